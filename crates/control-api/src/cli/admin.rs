@@ -1,0 +1,31 @@
+//! `control-api admin create --email E --password-stdin`.
+
+use crate::repo::admins;
+use crate::settings;
+use crate::startup;
+use anyhow::{Context, bail};
+use secrecy::SecretString;
+use std::io::Read;
+use tenancy_core::config::ProcessEnv;
+use tenancy_core::domain::Email;
+use tenancy_core::password;
+
+pub async fn create(raw_email: &str) -> anyhow::Result<()> {
+    let email = Email::parse(raw_email).map_err(|_| anyhow::anyhow!("--email is not a valid email address"))?;
+    let mut input = String::new();
+    std::io::stdin()
+        .take(4096)
+        .read_to_string(&mut input)
+        .context("reading the password from standard input")?;
+    // A trailing newline from `echo` or a terminal is not part of the password.
+    let password = SecretString::from(input.trim_end_matches(['\n', '\r']).to_string());
+    if let Err(msg) = password::check_length(&password) {
+        bail!("password {msg}");
+    }
+    let hash = tokio::task::spawn_blocking(move || password::hash(&password)).await??;
+    let db = startup::connect_control_db(&settings::control_database_url(&ProcessEnv)?).await?;
+    startup::migrate(&db).await?;
+    admins::upsert(&db, &email, hash).await?;
+    println!("super-admin {email} is ready");
+    Ok(())
+}

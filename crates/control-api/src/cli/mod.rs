@@ -1,0 +1,98 @@
+//! The command line: `control-api [serve]`, `worker`, `migrate`, `tenants migrate`, `admin create`.
+
+mod admin;
+mod tenants_migrate;
+
+use crate::settings::{self, Settings};
+use crate::startup::{self, Application};
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use tenancy_core::config::ProcessEnv;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Parser)]
+#[command(name = "control-api", version, about = "Tenant registry API and provisioning worker")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Serve the HTTP API (the default); also runs the provisioning worker unless --no-worker.
+    Serve {
+        /// Do not run the provisioning worker in this process.
+        #[arg(long)]
+        no_worker: bool,
+    },
+    /// Run the provisioning worker alone (to scale workers separately).
+    Worker,
+    /// Apply pending control-schema migrations and exit.
+    Migrate,
+    /// Tenant database operations.
+    Tenants {
+        #[command(subcommand)]
+        command: TenantsCommand,
+    },
+    /// Super-admin accounts.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum TenantsCommand {
+    /// Apply pending tenant-schema migrations to every live tenant database; resumable
+    /// (each database records what it has applied) and reported per tenant.
+    Migrate {
+        /// How many tenant databases to migrate at once.
+        #[arg(long, default_value_t = 4)]
+        concurrency: usize,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum AdminCommand {
+    /// Create a super-admin, or reset the password of an existing one.
+    Create {
+        #[arg(long)]
+        email: String,
+        /// Read the password from standard input (required: passwords never go on the command line).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+}
+
+/// Runs the parsed command.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command.unwrap_or(Command::Serve { no_worker: false }) {
+        Command::Serve { no_worker } => {
+            let mut settings = Settings::from_env(&ProcessEnv)?;
+            settings.run_worker = !no_worker;
+            let app = Application::build(settings).await?;
+            tracing::info!(port = app.port(), "control-api listening");
+            app.start().until_signal().await
+        }
+        Command::Worker => {
+            let settings = Settings::from_env(&ProcessEnv)?;
+            let state = startup::build_state(settings).await?;
+            let shutdown = CancellationToken::new();
+            let worker = tokio::spawn(crate::jobs::run_worker(state, shutdown.clone()));
+            startup::shutdown_signal().await;
+            shutdown.cancel();
+            worker.await.context("worker task")?
+        }
+        Command::Migrate => {
+            let url = settings::control_database_url(&ProcessEnv)?;
+            let db = startup::connect_control_db(&url).await?;
+            startup::migrate(&db).await?;
+            println!("control database is up to date");
+            Ok(())
+        }
+        Command::Tenants { command: TenantsCommand::Migrate { concurrency } } => {
+            tenants_migrate::run(concurrency).await
+        }
+        Command::Admin { command: AdminCommand::Create { email, password_stdin: _ } } => admin::create(&email).await,
+    }
+}

@@ -1,0 +1,5 @@
+//! sea-orm entities of the control database (schema in `migrations-control`).
+
+pub mod provisioning_jobs;
+pub mod super_admins;
+pub mod tenants;

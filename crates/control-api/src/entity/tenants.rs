@@ -1,0 +1,50 @@
+//! A tenant's registry row. Never serialised directly: responses go through `TenantView`,
+//! which has no credential fields.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "tenants")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub slug: String,
+    pub name: String,
+    pub plan: String,
+    pub status: String,
+    pub db_name: String,
+    pub db_role: String,
+    pub db_password_sealed: Option<Vec<u8>>,
+    pub db_key_version: Option<i16>,
+    pub seed_admin_email: Option<String>,
+    pub seed_admin_password_hash: Option<String>,
+    pub created_at: DateTimeWithTimeZone,
+    pub updated_at: DateTimeWithTimeZone,
+    pub deleted_at: Option<DateTimeWithTimeZone>,
+    pub purged_at: Option<DateTimeWithTimeZone>,
+}
+
+// Hand-written so credentials and hashes never reach a log through `{:?}`.
+impl std::fmt::Debug for Model {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tenant")
+            .field("id", &self.id)
+            .field("slug", &self.slug)
+            .field("status", &self.status)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {
+    #[sea_orm(has_many = "super::provisioning_jobs::Entity")]
+    Jobs,
+}
+
+impl Related<super::provisioning_jobs::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Jobs.def()
+    }
+}
+
+impl ActiveModelBehavior for ActiveModel {}

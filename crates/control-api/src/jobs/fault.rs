@@ -1,0 +1,65 @@
+//! Fault injection for tests: make a step fail, or hang as if the worker died there.
+//! Only settable from code (`Settings::fault`), never from the environment.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// The steps of a provisioning job, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    Credentials,
+    CreateRole,
+    CreateDatabase,
+    RevokePublic,
+    MigrateAndSeed,
+    Activate,
+}
+
+impl Step {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Credentials => "credentials",
+            Self::CreateRole => "create_role",
+            Self::CreateDatabase => "create_database",
+            Self::RevokePublic => "revoke_public",
+            Self::MigrateAndSeed => "migrate_and_seed",
+            Self::Activate => "activate",
+        }
+    }
+}
+
+/// A fault to inject at one step; `armed` can be switched off by the test mid-run.
+#[derive(Debug)]
+pub struct Fault {
+    pub at: Step,
+    pub kind: FaultKind,
+    pub armed: AtomicBool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FaultKind {
+    /// The step returns an error.
+    Fail,
+    /// The job stops making progress forever, like a worker killed at that point.
+    Hang,
+}
+
+impl Fault {
+    pub fn new(at: Step, kind: FaultKind) -> Self {
+        Self { at, kind, armed: AtomicBool::new(true) }
+    }
+
+    pub fn disarm(&self) {
+        self.armed.store(false, Ordering::SeqCst);
+    }
+
+    /// Called before each step.
+    pub async fn check(&self, step: Step) -> anyhow::Result<()> {
+        if step != self.at || !self.armed.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        match self.kind {
+            FaultKind::Fail => anyhow::bail!("injected failure at step {}", step.as_str()),
+            FaultKind::Hang => std::future::pending().await,
+        }
+    }
+}

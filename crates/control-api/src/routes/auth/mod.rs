@@ -1,0 +1,3 @@
+//! Super-admin authentication.
+
+pub mod login;

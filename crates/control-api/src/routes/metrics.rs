@@ -1,0 +1,29 @@
+//! `GET /metrics`: Prometheus text. Registry gauges are read from the control database at
+//! scrape time, so every replica reports the same truth.
+
+use crate::repo::{jobs, tenants};
+use crate::state::AppState;
+use actix_web::{HttpResponse, get, web};
+use tenancy_core::domain::TenantStatus;
+
+/// Prometheus metrics.
+#[utoipa::path(responses((status = 200, content_type = "text/plain")), tag = "operations")]
+#[get("/metrics")]
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    match tenants::count_by_status(&state.db).await {
+        Ok(counts) => {
+            for status in TenantStatus::ALL {
+                let n = counts.iter().find(|(s, _)| s == status.as_str()).map_or(0, |(_, n)| *n);
+                ::metrics::gauge!("tenants", "status" => status.as_str()).set(n as f64);
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "metrics: could not count tenants"),
+    }
+    match jobs::queue_depth(&state.db).await {
+        Ok(n) => ::metrics::gauge!("provisioning_queue_depth").set(n as f64),
+        Err(e) => tracing::warn!(error = %e, "metrics: could not read queue depth"),
+    }
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(tenancy_core::observability::metrics_handle().render())
+}

@@ -1,0 +1,134 @@
+//! `POST /v1/tenants`: registers a tenant as `provisioning` and queues its provisioning job.
+
+use crate::auth::SuperAdmin;
+use crate::entity::tenants;
+use crate::jobs::enqueue_after_commit;
+use crate::repo::jobs::{self, JobKind};
+use crate::repo::db_error;
+use crate::routes::tenants::parse_slug;
+use crate::routes::views::{JobView, TenantView, TenantWithJob};
+use crate::state::AppState;
+use actix_web::{HttpResponse, post, web};
+use sea_orm::{ActiveModelTrait, Set, TransactionTrait};
+use secrecy::SecretString;
+use serde::Deserialize;
+use tenancy_core::domain::{Email, Plan, TenantStatus};
+use tenancy_core::error::FieldError;
+use tenancy_core::{ApiError, password};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTenant {
+    #[schema(example = "acme")]
+    pub slug: String,
+    #[schema(example = "Acme Corp")]
+    pub name: String,
+    #[schema(example = "pro")]
+    pub plan: Option<String>,
+    pub admin_email: String,
+    #[schema(value_type = String, format = Password)]
+    pub admin_password: SecretString,
+}
+
+fn field(field: &'static str, message: &'static str) -> FieldError {
+    FieldError { field: field.into(), message: message.into() }
+}
+
+/// Everything but the slug is checked together so the client sees all problems at once.
+fn validate(body: &CreateTenant) -> Result<(String, Plan, Email), ApiError> {
+    let mut errors = Vec::new();
+    let name = body.name.trim().to_string();
+    if name.is_empty() || name.chars().count() > 200 {
+        errors.push(field("name", "must be 1 to 200 characters"));
+    }
+    let plan = match body.plan.as_deref() {
+        None => Some(Plan::default()),
+        Some(raw) => Plan::parse(raw),
+    };
+    if plan.is_none() {
+        errors.push(field("plan", "must be one of free, pro, enterprise"));
+    }
+    let email = Email::parse(&body.admin_email).ok();
+    if email.is_none() {
+        errors.push(field("admin_email", "must be a valid email address"));
+    }
+    if let Err(msg) = password::check_length(&body.admin_password) {
+        errors.push(field("admin_password", msg));
+    }
+    match (plan, email) {
+        (Some(plan), Some(email)) if errors.is_empty() => Ok((name, plan, email)),
+        _ => Err(ApiError::validation(errors)),
+    }
+}
+
+/// Creates a tenant; provisioning continues in the background.
+#[utoipa::path(
+    request_body = CreateTenant,
+    responses(
+        (status = 202, body = TenantWithJob, description = "registered; provisioning queued"),
+        (status = 400, description = "invalid_tenant_slug"),
+        (status = 409, description = "slug taken"),
+        (status = 422, description = "validation_failed"),
+    ),
+    security(("bearer" = [])),
+    tag = "tenants"
+)]
+#[post("/v1/tenants")]
+#[tracing::instrument(skip_all, fields(tenant.slug = tracing::field::Empty))]
+pub async fn create(
+    _admin: SuperAdmin,
+    state: web::Data<AppState>,
+    body: web::Json<CreateTenant>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let slug = parse_slug(&body.slug)?;
+    tracing::Span::current().record("tenant.slug", slug.as_str());
+    let (name, plan, email) = validate(&body)?;
+    let secret = body.admin_password;
+    let hash = web::block(move || password::hash(&secret))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)?;
+
+    let id = Uuid::new_v4();
+    let db_name = format!("{}{}", state.settings.tenant_db_prefix, slug.as_identifier());
+    let now = chrono::Utc::now().fixed_offset();
+    let txn = state.db.begin().await.map_err(db_error)?;
+    let tenant = tenants::ActiveModel {
+        id: Set(id),
+        slug: Set(slug.to_string()),
+        name: Set(name),
+        plan: Set(plan.as_str().to_string()),
+        status: Set(TenantStatus::Provisioning.as_str().to_string()),
+        db_name: Set(db_name.clone()),
+        db_role: Set(db_name),
+        db_password_sealed: Set(None),
+        db_key_version: Set(None),
+        seed_admin_email: Set(Some(email.to_string())),
+        seed_admin_password_hash: Set(Some(hash)),
+        created_at: Set(now),
+        updated_at: Set(now),
+        deleted_at: Set(None),
+        purged_at: Set(None),
+    }
+    .insert(&txn)
+    .await
+    .map_err(|e| match db_error(e) {
+        err if err.code == tenancy_core::ErrorCode::Conflict => {
+            ApiError::conflict(format!("slug `{slug}` is already taken"))
+        }
+        err => err,
+    })?;
+    let job = jobs::insert(&txn, id, JobKind::Provision, state.settings.job_max_attempts)
+        .await
+        .map_err(db_error)?;
+    txn.commit().await.map_err(db_error)?;
+    enqueue_after_commit(&state, &job).await;
+    tracing::info!(tenant.id = %id, job.id = %job.id, "tenant registered, provisioning queued");
+
+    Ok(HttpResponse::Accepted()
+        .insert_header(("Location", format!("/v1/tenants/{slug}")))
+        .json(TenantWithJob { tenant: TenantView::from(&tenant), job: JobView::from(&job) }))
+}

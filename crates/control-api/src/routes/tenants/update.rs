@@ -1,0 +1,69 @@
+//! `PATCH /v1/tenants/{slug}`: name and plan.
+
+use crate::auth::SuperAdmin;
+use crate::events;
+use crate::repo::{db_error, tenants};
+use crate::routes::views::TenantView;
+use crate::state::AppState;
+use actix_web::{HttpResponse, patch, web};
+use serde::Deserialize;
+use tenancy_core::domain::Plan;
+use tenancy_core::error::FieldError;
+use tenancy_core::{ApiError, ErrorCode};
+use utoipa::ToSchema;
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateTenant {
+    pub name: Option<String>,
+    pub plan: Option<String>,
+}
+
+/// Renames a tenant or changes its plan.
+#[utoipa::path(
+    params(("slug" = String, Path)),
+    request_body = UpdateTenant,
+    responses((status = 200, body = TenantView), (status = 404), (status = 422)),
+    security(("bearer" = [])),
+    tag = "tenants"
+)]
+#[patch("/v1/tenants/{slug}")]
+#[tracing::instrument(skip_all, fields(tenant.slug = tracing::field::Empty))]
+pub async fn update(
+    _admin: SuperAdmin,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Json<UpdateTenant>,
+) -> Result<HttpResponse, ApiError> {
+    let mut errors = Vec::new();
+    let name = body.name.as_deref().map(str::trim);
+    if name.is_some_and(|n| n.is_empty() || n.chars().count() > 200) {
+        errors.push(FieldError { field: "name".into(), message: "must be 1 to 200 characters".into() });
+    }
+    let plan = match body.plan.as_deref() {
+        None => None,
+        Some(raw) => {
+            let plan = Plan::parse(raw);
+            if plan.is_none() {
+                errors.push(FieldError { field: "plan".into(), message: "must be one of free, pro, enterprise".into() });
+            }
+            plan
+        }
+    };
+    if name.is_none() && body.plan.is_none() {
+        errors.push(FieldError { field: "body".into(), message: "give name and/or plan".into() });
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    let tenant = super::load(&state, &path).await?;
+    let updated = tenants::update_details(&state.db, tenant.id, name, plan)
+        .await
+        .map_err(db_error)?
+        .ok_or_else(|| ApiError::new(ErrorCode::TenantNotFound, "tenant disappeared"))?;
+    if plan.is_some() {
+        // The plan sets the pool size and rate: app-api replicas must reload the tenant.
+        events::publish(&state, &updated).await;
+    }
+    Ok(HttpResponse::Ok().json(TenantView::from(&updated)))
+}

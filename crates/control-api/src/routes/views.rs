@@ -1,0 +1,101 @@
+//! Response bodies. Built from registry rows by hand, so no credential field can leak.
+
+use crate::repo::jobs::Job;
+use crate::repo::tenants::Tenant;
+use chrono::{DateTime, FixedOffset};
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// A tenant as clients see it: never a password, sealed or not.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TenantView {
+    pub id: Uuid,
+    pub slug: String,
+    pub name: String,
+    #[schema(example = "free")]
+    pub plan: String,
+    #[schema(example = "active")]
+    pub status: String,
+    pub db_name: String,
+    pub created_at: DateTime<FixedOffset>,
+    pub updated_at: DateTime<FixedOffset>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deleted_at: Option<DateTime<FixedOffset>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub purged_at: Option<DateTime<FixedOffset>>,
+}
+
+impl From<&Tenant> for TenantView {
+    fn from(t: &Tenant) -> Self {
+        Self {
+            id: t.id,
+            slug: t.slug.clone(),
+            name: t.name.clone(),
+            plan: t.plan.clone(),
+            status: t.status.clone(),
+            db_name: t.db_name.clone(),
+            created_at: t.created_at,
+            updated_at: t.updated_at,
+            deleted_at: t.deleted_at,
+            purged_at: t.purged_at,
+        }
+    }
+}
+
+/// A provisioning or purge job's record.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JobView {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    #[schema(example = "provision")]
+    pub kind: String,
+    #[schema(example = "succeeded")]
+    pub state: String,
+    pub attempts: i32,
+    pub max_attempts: i32,
+    pub last_error: Option<String>,
+    /// The step being run, or the last one reached.
+    pub step: Option<String>,
+    pub created_at: DateTime<FixedOffset>,
+    pub started_at: Option<DateTime<FixedOffset>>,
+    pub finished_at: Option<DateTime<FixedOffset>>,
+    /// From the first start to the finish, in milliseconds.
+    pub duration_ms: Option<i64>,
+}
+
+impl From<&Job> for JobView {
+    fn from(j: &Job) -> Self {
+        Self {
+            id: j.id,
+            tenant_id: j.tenant_id,
+            kind: j.kind.clone(),
+            state: j.state.clone(),
+            attempts: j.attempts,
+            max_attempts: j.max_attempts,
+            last_error: j.last_error.clone(),
+            step: j.step.clone(),
+            created_at: j.created_at,
+            started_at: j.started_at,
+            finished_at: j.finished_at,
+            duration_ms: j.started_at.zip(j.finished_at).map(|(s, f)| (f - s).num_milliseconds()),
+        }
+    }
+}
+
+/// A tenant with the job just queued for it (202 answers).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TenantWithJob {
+    #[serde(flatten)]
+    pub tenant: TenantView,
+    pub job: JobView,
+}
+
+/// One page of a list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Page<T: ToSchema> {
+    pub items: Vec<T>,
+    pub page: u64,
+    pub per_page: u64,
+    pub total: u64,
+}

@@ -1,0 +1,182 @@
+//! Builds the control plane from settings: connections, migrations, the HTTP server and the
+//! worker. Tests boot exactly this.
+
+use crate::jobs::{self, Queue};
+use crate::provisioner::Provisioner;
+use crate::routes;
+use crate::settings::Settings;
+use crate::state::AppState;
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpResponse, HttpServer, web};
+use anyhow::Context;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection};
+use sea_orm_migration::MigratorTrait;
+use secrecy::{ExposeSecret, SecretString};
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+use tenancy_core::jwt::{CONTROL_AUDIENCE, JwtKeys};
+use tenancy_core::observability::http_metrics;
+use tenancy_core::{ApiError, ErrorCode};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tracing_actix_web::TracingLogger;
+
+/// Connects to the control database (statement logging off: see `observability`).
+pub async fn connect_control_db(url: &SecretString) -> anyhow::Result<DatabaseConnection> {
+    let mut opts = ConnectOptions::new(url.expose_secret().to_string());
+    opts.max_connections(10)
+        .min_connections(1)
+        .connect_timeout(Duration::from_secs(10))
+        .acquire_timeout(Duration::from_secs(5))
+        .sqlx_logging(false);
+    Database::connect(opts).await.context("connecting to CONTROL_DATABASE_URL")
+}
+
+/// Applies pending control-schema migrations.
+pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
+    migrations_control::Migrator::up(db, None)
+        .await
+        .context("applying control migrations")
+}
+
+/// A Redis connection that reconnects by itself. apalis' own `connect` keeps a 500 ms
+/// response timeout that kills the worker under load, so we build it here.
+pub async fn connect_redis(url: &SecretString) -> anyhow::Result<ConnectionManager> {
+    let client = redis::Client::open(url.expose_secret()).context("REDIS_URL is invalid")?;
+    let config = ConnectionManagerConfig::new()
+        .set_response_timeout(Some(Duration::from_secs(10)))
+        .set_connection_timeout(Some(Duration::from_secs(5)))
+        .set_number_of_retries(5);
+    ConnectionManager::new_with_config(client, config)
+        .await
+        .context("connecting to REDIS_URL")
+}
+
+/// Everything the process shares, connected and migrated.
+pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
+    let db = connect_control_db(&settings.control_database_url).await?;
+    migrate(&db).await?;
+    let redis = connect_redis(&settings.redis_url).await?;
+    let provisioner = Provisioner::connect(settings.tenant_db_admin_url.clone()).await?;
+    let jwt = JwtKeys::new(&settings.jwt_secret, CONTROL_AUDIENCE, settings.token_ttl_secs);
+    let queue = Queue::new(redis.clone(), &settings.redis_prefix);
+    Ok(AppState { db, redis, queue, provisioner, jwt, settings: Arc::new(settings) })
+}
+
+async fn not_found() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::new(ErrorCode::NotFound, "no such route"))
+}
+
+/// The HTTP server, bound, not yet running.
+pub fn http_server(state: AppState, listener: TcpListener) -> anyhow::Result<Server> {
+    let data = web::Data::new(state);
+    let server = HttpServer::new(move || {
+        App::new()
+            .wrap(from_fn(http_metrics))
+            .wrap(TracingLogger::<tenancy_core::observability::RootSpan>::new())
+            .app_data(data.clone())
+            .configure(routes::configure)
+            .default_service(web::to(not_found))
+    })
+    .listen(listener)?
+    .disable_signals()
+    .shutdown_timeout(10)
+    .run();
+    Ok(server)
+}
+
+/// A built control plane: bound to its port, worker ready to start.
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: AppState,
+}
+
+/// A running control plane.
+pub struct Running {
+    pub port: u16,
+    pub state: AppState,
+    server: ServerHandle,
+    server_task: JoinHandle<std::io::Result<()>>,
+    worker_task: Option<JoinHandle<anyhow::Result<()>>>,
+    shutdown: CancellationToken,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(settings.addr).with_context(|| format!("binding {}", settings.addr))?;
+        let port = listener.local_addr()?.port();
+        let state = build_state(settings).await?;
+        let server = http_server(state.clone(), listener)?;
+        Ok(Self { port, server, state })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Starts the server, and the worker when settings ask for it.
+    pub fn start(self) -> Running {
+        let shutdown = CancellationToken::new();
+        let handle = self.server.handle();
+        let server_task = tokio::spawn(self.server);
+        let worker_task = self
+            .state
+            .settings
+            .run_worker
+            .then(|| tokio::spawn(jobs::run_worker(self.state.clone(), shutdown.clone())));
+        Running { port: self.port, state: self.state, server: handle, server_task, worker_task, shutdown }
+    }
+}
+
+impl Running {
+    /// Graceful stop: in-flight requests and jobs finish first.
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        self.server.stop(true).await;
+        let _ = self.server_task.await;
+        if let Some(worker) = self.worker_task {
+            let _ = worker.await;
+        }
+    }
+
+    /// Abrupt stop, as if the process were killed: jobs in flight are abandoned mid-step.
+    pub async fn kill(self) {
+        if let Some(worker) = &self.worker_task {
+            worker.abort();
+        }
+        self.shutdown.cancel();
+        self.server.stop(false).await;
+        self.server_task.abort();
+    }
+
+    /// Runs until SIGINT/SIGTERM, then stops gracefully.
+    pub async fn until_signal(self) -> anyhow::Result<()> {
+        shutdown_signal().await;
+        tracing::info!("shutdown signal received; draining");
+        self.stop().await;
+        Ok(())
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}

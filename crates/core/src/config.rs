@@ -1,0 +1,115 @@
+//! Reading and validating secrets and plain settings from the environment.
+//!
+//! Every plane builds its own typed settings struct from these helpers, once, at start-up;
+//! a missing or weak secret is an error naming the variable, never a silent default.
+
+use base64::Engine as _;
+use secrecy::{ExposeSecret, SecretBox, SecretString};
+use std::collections::HashMap;
+
+/// Minimum length of a JWT signing secret, in bytes (HS256 wants at least its hash size).
+pub const MIN_JWT_SECRET_BYTES: usize = 32;
+
+/// A configuration problem found at start-up; the message names the variable.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{0} is not set")]
+    Missing(&'static str),
+    #[error("{var} is invalid: {reason}")]
+    Invalid { var: &'static str, reason: String },
+}
+
+/// A source of variables: the process environment, or a map in tests.
+pub trait Env {
+    fn get(&self, name: &str) -> Option<String>;
+}
+
+/// The process environment (after `.env` has been loaded by the binary).
+pub struct ProcessEnv;
+
+impl Env for ProcessEnv {
+    fn get(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+    }
+}
+
+impl Env for HashMap<String, String> {
+    fn get(&self, name: &str) -> Option<String> {
+        self.get(name).cloned().filter(|v| !v.trim().is_empty())
+    }
+}
+
+pub fn required(env: &dyn Env, var: &'static str) -> Result<String, ConfigError> {
+    env.get(var).ok_or(ConfigError::Missing(var))
+}
+
+pub fn optional<T: std::str::FromStr>(
+    env: &dyn Env,
+    var: &'static str,
+    default: T,
+) -> Result<T, ConfigError>
+where
+    T::Err: std::fmt::Display,
+{
+    match env.get(var) {
+        None => Ok(default),
+        Some(raw) => raw.trim().parse().map_err(|e: T::Err| ConfigError::Invalid {
+            var,
+            reason: e.to_string(),
+        }),
+    }
+}
+
+/// A signing secret: present and at least [`MIN_JWT_SECRET_BYTES`] long.
+pub fn jwt_secret(env: &dyn Env, var: &'static str) -> Result<SecretString, ConfigError> {
+    let raw = required(env, var)?;
+    if raw.len() < MIN_JWT_SECRET_BYTES {
+        return Err(ConfigError::Invalid {
+            var,
+            reason: format!("must be at least {MIN_JWT_SECRET_BYTES} bytes long"),
+        });
+    }
+    Ok(SecretString::from(raw))
+}
+
+/// `MASTER_KEY`: base64 of exactly 32 bytes.
+pub fn master_key(env: &dyn Env, var: &'static str) -> Result<SecretBox<[u8; 32]>, ConfigError> {
+    let raw = SecretString::from(required(env, var)?);
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(raw.expose_secret().trim())
+        .map_err(|_| ConfigError::Invalid {
+            var,
+            reason: "must be base64 (e.g. `openssl rand -base64 32`)".into(),
+        })?;
+    let key: [u8; 32] = bytes.try_into().map_err(|b: Vec<u8>| ConfigError::Invalid {
+        var,
+        reason: format!("must decode to 32 bytes, got {}", b.len()),
+    })?;
+    Ok(SecretBox::new(Box::new(key)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn master_key_must_be_32_bytes_of_base64() {
+        let short = base64::engine::general_purpose::STANDARD.encode([1u8; 16]);
+        let err = master_key(&env(&[("MASTER_KEY", &short)]), "MASTER_KEY").err();
+        assert!(err.is_some_and(|e| e.to_string().contains("MASTER_KEY")));
+        assert!(master_key(&env(&[]), "MASTER_KEY").is_err());
+        assert!(master_key(&env(&[("MASTER_KEY", "not base64!")]), "MASTER_KEY").is_err());
+        let good = base64::engine::general_purpose::STANDARD.encode([7u8; 32]);
+        assert!(master_key(&env(&[("MASTER_KEY", &good)]), "MASTER_KEY").is_ok());
+    }
+
+    #[test]
+    fn short_jwt_secret_is_refused() {
+        let e = jwt_secret(&env(&[("S", "short")]), "S").err();
+        assert!(e.is_some_and(|e| e.to_string().starts_with("S is invalid")));
+    }
+}

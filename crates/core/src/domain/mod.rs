@@ -1,0 +1,9 @@
+//! Parsed values: once built, a value here is valid, so code past the edge stays typed.
+
+mod email;
+mod slug;
+mod tenant;
+
+pub use email::{Email, EmailError};
+pub use slug::{RESERVED_SLUGS, SlugError, TenantSlug};
+pub use tenant::{Plan, TenantStatus};

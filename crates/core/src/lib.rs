@@ -1,0 +1,12 @@
+//! What both planes share: configuration helpers, credential crypto, domain newtypes,
+//! problem+json errors, JWT claims, password hashing, telemetry and metrics set-up.
+
+pub mod config;
+pub mod crypto;
+pub mod domain;
+pub mod error;
+pub mod jwt;
+pub mod observability;
+pub mod password;
+
+pub use error::{ApiError, ErrorCode};

@@ -1,0 +1,22 @@
+//! Schema of the control (registry) database: super-admins, tenants, provisioning jobs.
+//!
+//! One migration per file; a shipped migration is never edited, only followed by another.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261123_000001_create_super_admins;
+mod m20261123_000002_create_tenants;
+mod m20261123_000003_create_provisioning_jobs;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261123_000001_create_super_admins::Migration),
+            Box::new(m20261123_000002_create_tenants::Migration),
+            Box::new(m20261123_000003_create_provisioning_jobs::Migration),
+        ]
+    }
+}

@@ -1,0 +1,78 @@
+//! Schema migrations and first-run seeding for a tenant's own database.
+//!
+//! Every tenant has its own database with this schema. A rollout runs
+//! [`Migrator`] over many databases one at a time and is never atomic, so a
+//! change must be split into expand-then-contract steps that old and new code
+//! can both run against. Never edit a migration that has shipped; add one.
+
+use sea_orm_migration::prelude::*;
+use sea_orm_migration::sea_orm::{DbBackend, Statement};
+
+mod m20261123_000001_create_users;
+mod m20261123_000002_create_tickets;
+mod m20261123_000003_create_comments;
+mod m20261123_000004_create_settings;
+
+/// The tenant schema's migrations, oldest first.
+///
+/// Apply with `Migrator::up(&db, None)`; progress is recorded in the tenant
+/// database's `seaql_migrations` table.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261123_000001_create_users::Migration),
+            Box::new(m20261123_000002_create_tickets::Migration),
+            Box::new(m20261123_000003_create_comments::Migration),
+            Box::new(m20261123_000004_create_settings::Migration),
+        ]
+    }
+}
+
+/// Inserts the first admin.
+///
+/// `ON CONFLICT` names the `lower(email)` unique index, so an email already
+/// present (in any case) is left untouched rather than raising an error.
+const INSERT_ADMIN: &str = r#"
+    INSERT INTO users (email, name, role, password_hash)
+    VALUES ($1, $2, 'admin', $3)
+    ON CONFLICT ((lower(email))) DO NOTHING
+"#;
+
+/// Defaults every new tenant starts with; values are JSON.
+const INSERT_DEFAULT_SETTINGS: &str = r#"
+    INSERT INTO settings (key, value) VALUES
+        ('ticket.default_priority', '"medium"'),
+        ('tenant.locale',           '"en"')
+    ON CONFLICT (key) DO NOTHING
+"#;
+
+/// Seeds a freshly migrated tenant database with its first admin and the
+/// default `settings` rows.
+///
+/// Idempotent, so a provisioning job that is retried or run twice leaves one
+/// admin and one row per setting: an admin whose email already exists (compared
+/// case-insensitively) is not inserted again, and settings that already exist
+/// keep their current value. An existing user with that email keeps its
+/// role and password; nothing is overwritten.
+///
+/// `password_hash` must already be a hash (e.g. Argon2 PHC string); this
+/// function never sees a plain password. Pass a transaction as `db` to seed
+/// all-or-nothing.
+pub async fn seed_admin(
+    db: &impl ConnectionTrait,
+    email: &str,
+    name: &str,
+    password_hash: &str,
+) -> Result<(), DbErr> {
+    db.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        INSERT_ADMIN,
+        [email.into(), name.into(), password_hash.into()],
+    ))
+    .await?;
+    db.execute_unprepared(INSERT_DEFAULT_SETTINGS).await?;
+    Ok(())
+}
