@@ -27,10 +27,12 @@ pub struct Settings {
     pub job_backoff: Duration,
     /// How long a worker owns a running job before another may take it over.
     pub job_lease: Duration,
+    /// How often an idle worker polls the queue (the queue's latency).
+    pub queue_poll: Duration,
     /// How often the worker looks for jobs that lost their queue entry or their worker.
     pub reconcile_every: Duration,
     /// Test-only fault injection; never read from the environment.
-    pub fault: Option<crate::jobs::Fault>,
+    pub fault: Option<std::sync::Arc<crate::jobs::Fault>>,
 }
 
 /// Settings needed by commands that touch only the control database.
@@ -91,6 +93,7 @@ impl Settings {
             job_max_attempts: config::optional(env, "PROVISION_MAX_ATTEMPTS", 5)?,
             job_backoff: Duration::from_millis(config::optional(env, "PROVISION_BACKOFF_MS", 1000)?),
             job_lease: Duration::from_secs(config::optional(env, "PROVISION_LEASE_SECS", 60)?),
+            queue_poll: Duration::from_millis(config::optional(env, "QUEUE_POLL_MS", 250)?.max(10)),
             reconcile_every: Duration::from_secs(config::optional(env, "RECONCILE_SECS", 30)?),
             fault: None,
         })

@@ -57,12 +57,14 @@ pub async fn connect_redis(url: &SecretString) -> anyhow::Result<ConnectionManag
 
 /// Everything the process shares, connected and migrated.
 pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
+    // Install the recorder before anything records.
+    let _ = tenancy_core::observability::metrics_handle();
     let db = connect_control_db(&settings.control_database_url).await?;
     migrate(&db).await?;
     let redis = connect_redis(&settings.redis_url).await?;
     let provisioner = Provisioner::connect(settings.tenant_db_admin_url.clone()).await?;
     let jwt = JwtKeys::new(&settings.jwt_secret, CONTROL_AUDIENCE, settings.token_ttl_secs);
-    let queue = Queue::new(redis.clone(), &settings.redis_prefix);
+    let queue = Queue::new(redis.clone(), &settings.redis_prefix, settings.queue_poll);
     Ok(AppState { db, redis, queue, provisioner, jwt, settings: Arc::new(settings) })
 }
 
@@ -151,6 +153,15 @@ impl Running {
         self.shutdown.cancel();
         self.server.stop(false).await;
         self.server_task.abort();
+    }
+
+    /// Abrupt stop without waiting (usable from `Drop`): the stop command is sent at once.
+    pub fn abort(self) {
+        if let Some(worker) = &self.worker_task {
+            worker.abort();
+        }
+        self.shutdown.cancel();
+        drop(self.server.stop(false));
     }
 
     /// Runs until SIGINT/SIGTERM, then stops gracefully.

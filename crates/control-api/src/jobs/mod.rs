@@ -42,8 +42,15 @@ pub struct Queue {
 }
 
 impl Queue {
-    pub fn new(conn: ConnectionManager, prefix: &str) -> Self {
-        let config = Config::default().queue(format!("{prefix}:{QUEUE_NAME}"));
+    /// `poll` is how often an idle worker looks for new jobs: apalis-redis re-polls an
+    /// empty queue only when its heartbeat fires, so the heartbeat is the queue latency.
+    pub fn new(conn: ConnectionManager, prefix: &str, poll: Duration) -> Self {
+        // A worker is presumed dead after ~10 s without a heartbeat, whatever the poll rate.
+        let missed = (Duration::from_secs(10).as_millis() / poll.as_millis().max(1)).max(2) as usize;
+        let config = Config::default()
+            .queue(format!("{prefix}:{QUEUE_NAME}"))
+            .heartbeat_interval(poll)
+            .missed_heartbeats(missed);
         Self { storage: RedisStorage::new(conn).with_config(config) }
     }
 
