@@ -1,1 +1,35 @@
-fn main(){}
+//! `app-api`: reads settings and serves.
+
+use app_api::settings::Settings;
+use app_api::startup::Application;
+use clap::Parser;
+use std::process::ExitCode;
+use tenancy_core::config::ProcessEnv;
+
+/// The multi-tenant helpdesk API. Configuration comes from the environment (and `.env`);
+/// see `.env.example`.
+#[derive(Parser)]
+#[command(name = "app-api", version)]
+struct Cli {}
+
+async fn run() -> anyhow::Result<()> {
+    let settings = Settings::from_env(&ProcessEnv)?;
+    let app = Application::build(settings).await?;
+    tracing::info!(port = app.port(), "app-api listening");
+    app.start().until_signal().await
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let _ = dotenvy::dotenv();
+    Cli::parse();
+    tenancy_core::observability::init_tracing("info", std::io::stderr);
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %format!("{e:#}"), "app-api stopped");
+            eprintln!("app-api: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

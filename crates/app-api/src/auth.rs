@@ -1,0 +1,110 @@
+//! Tenant users' authentication: the `AuthUser` extractor verifies the app-plane token,
+//! checks it was issued for the resolved tenant, and reads the user's current role.
+
+use crate::state::{AppState, UserAccess};
+use crate::tenancy::resolve::resolved;
+use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
+use futures::future::LocalBoxFuture;
+use serde::{Deserialize, Serialize};
+use tenancy_core::jwt::AppClaims;
+use tenancy_core::{ApiError, ErrorCode};
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Admin,
+    Agent,
+    Customer,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Admin => "admin",
+            Self::Agent => "agent",
+            Self::Customer => "customer",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        [Self::Admin, Self::Agent, Self::Customer].into_iter().find(|r| r.as_str() == raw)
+    }
+
+    /// Admins and agents work tickets; customers only see their own.
+    pub fn is_staff(self) -> bool {
+        matches!(self, Self::Admin | Self::Agent)
+    }
+}
+
+/// An authenticated user of the resolved tenant.
+#[derive(Debug, Clone, Copy)]
+pub struct AuthUser {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    pub role: Role,
+}
+
+impl AuthUser {
+    pub fn require(&self, allowed: &[Role]) -> Result<(), ApiError> {
+        if allowed.contains(&self.role) {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(format!("a {} may not do this", self.role.as_str())))
+        }
+    }
+}
+
+fn bearer(req: &HttpRequest) -> Result<String, ApiError> {
+    let value = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .ok_or_else(|| ApiError::unauthorized("missing bearer token"))?
+        .to_str()
+        .map_err(|_| ApiError::unauthorized("malformed authorization header"))?;
+    match value.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
+            Ok(token.trim().to_string())
+        }
+        _ => Err(ApiError::unauthorized("expected a bearer token")),
+    }
+}
+
+impl FromRequest for AuthUser {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let token = bearer(req);
+        let record = resolved(req);
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        Box::pin(async move {
+            let token = token?;
+            let record = record?;
+            let state = state.ok_or_else(|| ApiError::internal("application state missing"))?;
+            let claims: AppClaims = state
+                .jwt
+                .verify(&token)
+                .map_err(|_| ApiError::unauthorized("invalid or expired token"))?;
+            if claims.tid != record.id {
+                return Err(ApiError::new(ErrorCode::TenantMismatch, "the token was issued for another tenant"));
+            }
+            let access = match state.users.get(&(record.id, claims.sub)).await {
+                Some(a) => a,
+                None => {
+                    let pool = state.pools.pool(&record).await?;
+                    let db = pool.get().await?;
+                    let access = crate::repo::users::access(&db, claims.sub).await?;
+                    let access = access.unwrap_or(UserAccess { role: Role::Customer, active: false });
+                    state.users.insert((record.id, claims.sub), access.clone()).await;
+                    access
+                }
+            };
+            if !access.active {
+                return Err(ApiError::unauthorized("the account is disabled or no longer exists"));
+            }
+            tracing::Span::current().record("user.id", tracing::field::display(claims.sub));
+            Ok(AuthUser { id: claims.sub, tenant_id: record.id, role: access.role })
+        })
+    }
+}

@@ -1,0 +1,56 @@
+//! Comments on tickets; internal notes are for staff only.
+
+use super::pg_error;
+use chrono::{DateTime, Utc};
+use deadpool_postgres::ClientWrapper;
+use serde::Serialize;
+use tenancy_core::ApiError;
+use tokio_postgres::Row;
+use uuid::Uuid;
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Comment {
+    pub id: Uuid,
+    pub ticket_id: Uuid,
+    pub author_id: Uuid,
+    pub body: String,
+    pub internal: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+fn comment(row: &Row) -> Comment {
+    Comment {
+        id: row.get(0),
+        ticket_id: row.get(1),
+        author_id: row.get(2),
+        body: row.get(3),
+        internal: row.get(4),
+        created_at: row.get(5),
+    }
+}
+
+/// A ticket's comments, oldest first; internal notes only when `with_internal`.
+pub async fn list(db: &ClientWrapper, ticket: Uuid, with_internal: bool) -> Result<Vec<Comment>, ApiError> {
+    let stmt = db
+        .prepare_cached(
+            "SELECT id, ticket_id, author_id, body, internal, created_at FROM comments
+             WHERE ticket_id = $1 AND ($2 OR NOT internal) ORDER BY created_at, id LIMIT 1000",
+        )
+        .await
+        .map_err(pg_error)?;
+    Ok(db.query(&stmt, &[&ticket, &with_internal]).await.map_err(pg_error)?.iter().map(comment).collect())
+}
+
+pub async fn insert(db: &ClientWrapper, ticket: Uuid, author: Uuid, body: &str, internal: bool) -> Result<Comment, ApiError> {
+    let stmt = db
+        .prepare_cached(
+            "WITH c AS (INSERT INTO comments (ticket_id, author_id, body, internal) VALUES ($1, $2, $3, $4)
+                        RETURNING id, ticket_id, author_id, body, internal, created_at),
+                  t AS (UPDATE tickets SET updated_at = now() WHERE id = $1)
+             SELECT * FROM c",
+        )
+        .await
+        .map_err(pg_error)?;
+    let row = db.query_one(&stmt, &[&ticket, &author, &body, &internal]).await.map_err(pg_error)?;
+    Ok(comment(&row))
+}

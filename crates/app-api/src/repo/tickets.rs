@@ -1,0 +1,129 @@
+//! Tickets of one tenant.
+
+use super::{Paging, pg_error};
+use chrono::{DateTime, Utc};
+use deadpool_postgres::ClientWrapper;
+use serde::Serialize;
+use tenancy_core::ApiError;
+use tokio_postgres::Row;
+use uuid::Uuid;
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Ticket {
+    pub id: Uuid,
+    pub title: String,
+    pub description: String,
+    #[schema(example = "open")]
+    pub status: String,
+    #[schema(example = "medium")]
+    pub priority: String,
+    pub requester_id: Uuid,
+    pub assignee_id: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+const COLUMNS: &str = "id, title, description, status, priority, requester_id, assignee_id, created_at, updated_at";
+
+fn ticket(row: &Row) -> Ticket {
+    Ticket {
+        id: row.get(0),
+        title: row.get(1),
+        description: row.get(2),
+        status: row.get(3),
+        priority: row.get(4),
+        requester_id: row.get(5),
+        assignee_id: row.get(6),
+        created_at: row.get(7),
+        updated_at: row.get(8),
+    }
+}
+
+/// Filters of a ticket list; `requester` restricts to one customer's tickets.
+#[derive(Debug, Default)]
+pub struct Filter<'a> {
+    pub status: Option<&'a str>,
+    pub priority: Option<&'a str>,
+    pub assignee: Option<Uuid>,
+    pub requester: Option<Uuid>,
+}
+
+const WHERE: &str = "($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR priority = $2)
+                     AND ($3::uuid IS NULL OR assignee_id = $3) AND ($4::uuid IS NULL OR requester_id = $4)";
+
+pub async fn list(db: &ClientWrapper, f: &Filter<'_>, paging: Paging) -> Result<(Vec<Ticket>, i64), ApiError> {
+    let stmt = db
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM tickets WHERE {WHERE} ORDER BY created_at DESC, id LIMIT $5 OFFSET $6"
+        ))
+        .await
+        .map_err(pg_error)?;
+    let count = db.prepare_cached(&format!("SELECT count(*) FROM tickets WHERE {WHERE}")).await.map_err(pg_error)?;
+    let rows = db
+        .query(&stmt, &[&f.status, &f.priority, &f.assignee, &f.requester, &paging.per_page, &paging.offset()])
+        .await
+        .map_err(pg_error)?;
+    let total: i64 = db
+        .query_one(&count, &[&f.status, &f.priority, &f.assignee, &f.requester])
+        .await
+        .map_err(pg_error)?
+        .get(0);
+    Ok((rows.iter().map(ticket).collect(), total))
+}
+
+/// One ticket; with `requester` set, only if that user opened it.
+pub async fn find(db: &ClientWrapper, id: Uuid, requester: Option<Uuid>) -> Result<Option<Ticket>, ApiError> {
+    let stmt = db
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM tickets WHERE id = $1 AND ($2::uuid IS NULL OR requester_id = $2)"
+        ))
+        .await
+        .map_err(pg_error)?;
+    Ok(db.query_opt(&stmt, &[&id, &requester]).await.map_err(pg_error)?.as_ref().map(ticket))
+}
+
+pub async fn insert(db: &ClientWrapper, title: &str, description: &str, priority: &str, requester: Uuid) -> Result<Ticket, ApiError> {
+    let stmt = db
+        .prepare_cached(&format!(
+            "INSERT INTO tickets (title, description, priority, requester_id) VALUES ($1, $2, $3, $4) RETURNING {COLUMNS}"
+        ))
+        .await
+        .map_err(pg_error)?;
+    let row = db.query_one(&stmt, &[&title, &description, &priority, &requester]).await.map_err(pg_error)?;
+    Ok(ticket(&row))
+}
+
+/// Fields to change; `assignee` is `Some(None)` to unassign.
+#[derive(Debug, Default)]
+pub struct Changes<'a> {
+    pub title: Option<&'a str>,
+    pub description: Option<&'a str>,
+    pub status: Option<&'a str>,
+    pub priority: Option<&'a str>,
+    pub assignee: Option<Option<Uuid>>,
+}
+
+pub async fn update(db: &ClientWrapper, id: Uuid, requester: Option<Uuid>, c: &Changes<'_>) -> Result<Option<Ticket>, ApiError> {
+    let stmt = db
+        .prepare_cached(&format!(
+            "UPDATE tickets SET title = coalesce($3, title), description = coalesce($4, description),
+                 status = coalesce($5, status), priority = coalesce($6, priority),
+                 assignee_id = CASE WHEN $7 THEN $8 ELSE assignee_id END, updated_at = now()
+             WHERE id = $1 AND ($2::uuid IS NULL OR requester_id = $2) RETURNING {COLUMNS}"
+        ))
+        .await
+        .map_err(pg_error)?;
+    let set_assignee = c.assignee.is_some();
+    let assignee = c.assignee.flatten();
+    let row = db
+        .query_opt(&stmt, &[&id, &requester, &c.title, &c.description, &c.status, &c.priority, &set_assignee, &assignee])
+        .await
+        .map_err(pg_error)?;
+    Ok(row.as_ref().map(ticket))
+}
+
+/// True if a ticket was deleted (its comments go with it).
+pub async fn delete(db: &ClientWrapper, id: Uuid) -> Result<bool, ApiError> {
+    let stmt = db.prepare_cached("DELETE FROM tickets WHERE id = $1").await.map_err(pg_error)?;
+    Ok(db.execute(&stmt, &[&id]).await.map_err(pg_error)? == 1)
+}

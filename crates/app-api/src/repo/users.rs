@@ -1,0 +1,116 @@
+//! Users of one tenant.
+
+use super::{Paging, pg_error};
+use crate::auth::Role;
+use crate::state::UserAccess;
+use chrono::{DateTime, Utc};
+use deadpool_postgres::ClientWrapper;
+use serde::Serialize;
+use tenancy_core::ApiError;
+use tokio_postgres::Row;
+use uuid::Uuid;
+
+/// A user as clients see it (never the hash).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct User {
+    pub id: Uuid,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub active: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+const COLUMNS: &str = "id, email, name, role, active, created_at, updated_at";
+
+fn user(row: &Row) -> User {
+    User {
+        id: row.get("id"),
+        email: row.get("email"),
+        name: row.get("name"),
+        role: Role::parse(row.get("role")).unwrap_or(Role::Customer),
+        active: row.get("active"),
+        created_at: row.get("created_at"),
+        updated_at: row.get("updated_at"),
+    }
+}
+
+pub async fn access(db: &ClientWrapper, id: Uuid) -> Result<Option<UserAccess>, ApiError> {
+    let stmt = db.prepare_cached("SELECT role, active FROM users WHERE id = $1").await.map_err(pg_error)?;
+    let row = db.query_opt(&stmt, &[&id]).await.map_err(pg_error)?;
+    Ok(row.map(|r| UserAccess { role: Role::parse(r.get("role")).unwrap_or(Role::Customer), active: r.get("active") }))
+}
+
+/// The id, hash, role and active flag of the user with this email, for login.
+pub async fn credentials(db: &ClientWrapper, email: &str) -> Result<Option<(Uuid, String, Role, bool)>, ApiError> {
+    let stmt = db
+        .prepare_cached("SELECT id, password_hash, role, active FROM users WHERE lower(email) = lower($1)")
+        .await
+        .map_err(pg_error)?;
+    let row = db.query_opt(&stmt, &[&email]).await.map_err(pg_error)?;
+    Ok(row.map(|r| (r.get(0), r.get(1), Role::parse(r.get(2)).unwrap_or(Role::Customer), r.get(3))))
+}
+
+pub async fn find(db: &ClientWrapper, id: Uuid) -> Result<Option<User>, ApiError> {
+    let stmt = db.prepare_cached(&format!("SELECT {COLUMNS} FROM users WHERE id = $1")).await.map_err(pg_error)?;
+    Ok(db.query_opt(&stmt, &[&id]).await.map_err(pg_error)?.as_ref().map(user))
+}
+
+pub async fn list(db: &ClientWrapper, role: Option<Role>, paging: Paging) -> Result<(Vec<User>, i64), ApiError> {
+    let role = role.map(Role::as_str);
+    let stmt = db
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM users WHERE ($1::text IS NULL OR role = $1)
+             ORDER BY created_at, id LIMIT $2 OFFSET $3"
+        ))
+        .await
+        .map_err(pg_error)?;
+    let count = db
+        .prepare_cached("SELECT count(*) FROM users WHERE ($1::text IS NULL OR role = $1)")
+        .await
+        .map_err(pg_error)?;
+    let rows = db.query(&stmt, &[&role, &paging.per_page, &paging.offset()]).await.map_err(pg_error)?;
+    let total: i64 = db.query_one(&count, &[&role]).await.map_err(pg_error)?.get(0);
+    Ok((rows.iter().map(user).collect(), total))
+}
+
+pub async fn insert(db: &ClientWrapper, email: &str, name: &str, role: Role, hash: &str) -> Result<User, ApiError> {
+    let stmt = db
+        .prepare_cached(&format!(
+            "INSERT INTO users (email, name, role, password_hash) VALUES ($1, $2, $3, $4) RETURNING {COLUMNS}"
+        ))
+        .await
+        .map_err(pg_error)?;
+    let row = db.query_one(&stmt, &[&email, &name, &role.as_str(), &hash]).await.map_err(|e| {
+        match pg_error(e) {
+            err if err.code == tenancy_core::ErrorCode::Conflict => {
+                ApiError::conflict(format!("a user with email {email} already exists"))
+            }
+            err => err,
+        }
+    })?;
+    Ok(user(&row))
+}
+
+/// Changes what is given; `None` when the user does not exist.
+pub async fn update(
+    db: &ClientWrapper,
+    id: Uuid,
+    name: Option<&str>,
+    role: Option<Role>,
+    active: Option<bool>,
+    hash: Option<&str>,
+) -> Result<Option<User>, ApiError> {
+    let stmt = db
+        .prepare_cached(&format!(
+            "UPDATE users SET name = coalesce($2, name), role = coalesce($3, role),
+                 active = coalesce($4, active), password_hash = coalesce($5, password_hash), updated_at = now()
+             WHERE id = $1 RETURNING {COLUMNS}"
+        ))
+        .await
+        .map_err(pg_error)?;
+    let role = role.map(Role::as_str);
+    let row = db.query_opt(&stmt, &[&id, &name, &role, &active, &hash]).await.map_err(pg_error)?;
+    Ok(row.as_ref().map(user))
+}

@@ -1,0 +1,62 @@
+//! `POST /v1/auth/login`: checked against the resolved tenant's own database.
+
+use crate::repo::users;
+use crate::state::AppState;
+use crate::tenancy::Tenant;
+use actix_web::{HttpResponse, post, web};
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use tenancy_core::jwt::{APP_AUDIENCE, AppClaims};
+use tenancy_core::{ApiError, password};
+use utoipa::ToSchema;
+
+#[derive(Deserialize, ToSchema)]
+pub struct LoginRequest {
+    pub email: String,
+    #[schema(value_type = String, format = Password)]
+    pub password: SecretString,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: u64,
+}
+
+/// Logs a tenant user in.
+#[utoipa::path(
+    request_body = LoginRequest,
+    params(("X-Tenant-Slug" = String, Header)),
+    responses((status = 200, body = TokenResponse), (status = 401)),
+    tag = "auth"
+)]
+#[post("/auth/login")]
+#[tracing::instrument(skip_all)]
+pub async fn login(state: web::Data<AppState>, tenant: Tenant, body: web::Json<LoginRequest>) -> Result<HttpResponse, ApiError> {
+    let LoginRequest { email, password } = body.into_inner();
+    if email.len() > 254 {
+        return Err(ApiError::unauthorized("invalid email or password"));
+    }
+    let found = {
+        let db = tenant.db().await?;
+        users::credentials(&db, email.trim()).await?
+    };
+    let hash = found.as_ref().map_or_else(|| password::dummy_hash().to_string(), |f| f.1.clone());
+    let ok = web::block(move || password::verify(&password, &hash)).await.map_err(ApiError::internal)?;
+    let (id, _, role, active) = found
+        .filter(|f| ok && f.3)
+        .ok_or_else(|| ApiError::unauthorized("invalid email or password"))?;
+    debug_assert!(active);
+    let (iat, exp) = state.jwt.lifetime();
+    let token = state.jwt.sign(&AppClaims {
+        sub: id,
+        tid: tenant.id(),
+        role: role.as_str().to_string(),
+        aud: APP_AUDIENCE.to_string(),
+        iat,
+        exp,
+    });
+    tracing::info!(user.id = %id, "user logged in");
+    Ok(HttpResponse::Ok().json(TokenResponse { access_token: token, token_type: "Bearer", expires_in: state.jwt.ttl_secs }))
+}

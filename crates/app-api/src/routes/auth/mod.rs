@@ -1,0 +1,3 @@
+//! Tenant user authentication.
+
+pub mod login;

@@ -1,0 +1,47 @@
+//! `POST /v1/tickets`.
+
+use super::PRIORITIES;
+use crate::auth::AuthUser;
+use crate::repo::tickets::{self, Ticket};
+use crate::routes::users::create::field;
+use crate::tenancy::Tenant;
+use actix_web::{HttpResponse, post, web};
+use serde::Deserialize;
+use tenancy_core::ApiError;
+use utoipa::ToSchema;
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTicket {
+    pub title: String,
+    pub description: String,
+    #[schema(example = "high")]
+    pub priority: Option<String>,
+}
+
+/// Opens a ticket as the signed-in user.
+#[utoipa::path(request_body = CreateTicket, responses((status = 201, body = Ticket), (status = 422)), security(("bearer" = [])), tag = "tickets")]
+#[post("/tickets")]
+#[tracing::instrument(skip_all)]
+pub async fn create(tenant: Tenant, user: AuthUser, body: web::Json<CreateTicket>) -> Result<HttpResponse, ApiError> {
+    let mut errors = Vec::new();
+    let title = body.title.trim();
+    if title.is_empty() || title.chars().count() > 200 {
+        errors.push(field("title", "must be 1 to 200 characters"));
+    }
+    if body.description.chars().count() > 20_000 {
+        errors.push(field("description", "must be at most 20000 characters"));
+    }
+    let priority = body.priority.as_deref().unwrap_or("medium");
+    if !PRIORITIES.contains(&priority) {
+        errors.push(field("priority", "must be low, medium, high or urgent"));
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    let db = tenant.db().await?;
+    let ticket = tickets::insert(&db, title, &body.description, priority, user.id).await?;
+    Ok(HttpResponse::Created()
+        .insert_header(("Location", format!("/v1/tickets/{}", ticket.id)))
+        .json(ticket))
+}

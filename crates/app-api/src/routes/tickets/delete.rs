@@ -1,0 +1,21 @@
+//! `DELETE /v1/tickets/{id}` (admin).
+
+use crate::auth::{AuthUser, Role};
+use crate::repo::tickets;
+use crate::tenancy::Tenant;
+use actix_web::{HttpResponse, delete, web};
+use tenancy_core::ApiError;
+use uuid::Uuid;
+
+/// Deletes a ticket and its comments.
+#[utoipa::path(params(("id" = Uuid, Path)), responses((status = 204), (status = 403), (status = 404)), security(("bearer" = [])), tag = "tickets")]
+#[delete("/tickets/{id}")]
+#[tracing::instrument(skip_all)]
+pub async fn delete(tenant: Tenant, user: AuthUser, path: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
+    user.require(&[Role::Admin])?;
+    let db = tenant.db().await?;
+    if !tickets::delete(&db, *path).await? {
+        return Err(ApiError::not_found("no such ticket"));
+    }
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,20 @@
+//! `GET /v1/tickets/{id}`: the hot path.
+
+use super::visible_to;
+use crate::auth::AuthUser;
+use crate::repo::tickets::{self, Ticket};
+use crate::tenancy::Tenant;
+use actix_web::{HttpResponse, get, web};
+use tenancy_core::ApiError;
+use uuid::Uuid;
+
+/// One ticket (a customer's own only; another's is 404, not 403, to reveal nothing).
+#[utoipa::path(params(("id" = Uuid, Path)), responses((status = 200, body = Ticket), (status = 404)), security(("bearer" = [])), tag = "tickets")]
+#[get("/tickets/{id}")]
+pub async fn get(tenant: Tenant, user: AuthUser, path: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
+    let db = tenant.db().await?;
+    let ticket = tickets::find(&db, *path, visible_to(&user))
+        .await?
+        .ok_or_else(|| ApiError::not_found("no such ticket"))?;
+    Ok(HttpResponse::Ok().json(ticket))
+}

@@ -1,0 +1,79 @@
+//! `PATCH /v1/tickets/{id}`: title, description, status, priority, assignee.
+
+use super::{PRIORITIES, STATUSES, visible_to};
+use crate::auth::{AuthUser, Role};
+use crate::repo::tickets::{self, Changes, Ticket};
+use crate::repo::users;
+use crate::routes::users::create::field;
+use crate::tenancy::Tenant;
+use actix_web::{HttpResponse, patch, web};
+use serde::{Deserialize, Deserializer};
+use tenancy_core::ApiError;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// Tells an absent field (`None`) from an explicit `null` (`Some(None)`).
+fn double_option<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<Uuid>>, D::Error> {
+    Option::<Uuid>::deserialize(d).map(Some)
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateTicket {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub status: Option<String>,
+    pub priority: Option<String>,
+    /// An agent or admin of this tenant; `null` unassigns. Staff only.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<Uuid>)]
+    pub assignee_id: Option<Option<Uuid>>,
+}
+
+/// Changes a ticket.
+#[utoipa::path(params(("id" = Uuid, Path)), request_body = UpdateTicket, responses((status = 200, body = Ticket), (status = 403), (status = 404), (status = 422)), security(("bearer" = [])), tag = "tickets")]
+#[patch("/tickets/{id}")]
+#[tracing::instrument(skip_all)]
+pub async fn update(tenant: Tenant, user: AuthUser, path: web::Path<Uuid>, body: web::Json<UpdateTicket>) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let mut errors = Vec::new();
+    let title = body.title.as_deref().map(str::trim);
+    if title.is_some_and(|t| t.is_empty() || t.chars().count() > 200) {
+        errors.push(field("title", "must be 1 to 200 characters"));
+    }
+    if body.description.as_deref().is_some_and(|d| d.chars().count() > 20_000) {
+        errors.push(field("description", "must be at most 20000 characters"));
+    }
+    if body.status.as_deref().is_some_and(|s| !STATUSES.contains(&s)) {
+        errors.push(field("status", "must be open, in_progress, resolved or closed"));
+    }
+    if body.priority.as_deref().is_some_and(|p| !PRIORITIES.contains(&p)) {
+        errors.push(field("priority", "must be low, medium, high or urgent"));
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    if body.assignee_id.is_some() && !user.role.is_staff() {
+        return Err(ApiError::forbidden("only agents and admins assign tickets"));
+    }
+    let db = tenant.db().await?;
+    if let Some(Some(assignee)) = body.assignee_id {
+        let ok = users::access(&db, assignee)
+            .await?
+            .is_some_and(|a| a.active && matches!(a.role, Role::Agent | Role::Admin));
+        if !ok {
+            return Err(ApiError::field("assignee_id", "must be an active agent or admin of this tenant"));
+        }
+    }
+    let changes = Changes {
+        title,
+        description: body.description.as_deref(),
+        status: body.status.as_deref(),
+        priority: body.priority.as_deref(),
+        assignee: body.assignee_id,
+    };
+    let ticket = tickets::update(&db, *path, visible_to(&user), &changes)
+        .await?
+        .ok_or_else(|| ApiError::not_found("no such ticket"))?;
+    Ok(HttpResponse::Ok().json(ticket))
+}

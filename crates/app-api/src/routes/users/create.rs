@@ -1,0 +1,65 @@
+//! `POST /v1/users` (admin).
+
+use crate::auth::{AuthUser, Role};
+use crate::repo::users::{self, User};
+use crate::tenancy::Tenant;
+use actix_web::{HttpResponse, post, web};
+use secrecy::SecretString;
+use serde::Deserialize;
+use tenancy_core::domain::Email;
+use tenancy_core::error::FieldError;
+use tenancy_core::{ApiError, password};
+use utoipa::ToSchema;
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUser {
+    pub email: String,
+    pub name: String,
+    #[schema(example = "agent")]
+    pub role: String,
+    #[schema(value_type = String, format = Password)]
+    pub password: SecretString,
+}
+
+pub fn field(field: &'static str, message: &'static str) -> FieldError {
+    FieldError { field: field.into(), message: message.into() }
+}
+
+/// Adds a user to the tenant.
+#[utoipa::path(request_body = CreateUser, responses((status = 201, body = User), (status = 409), (status = 422)), security(("bearer" = [])), tag = "users")]
+#[post("/users")]
+#[tracing::instrument(skip_all)]
+pub async fn create(tenant: Tenant, user: AuthUser, body: web::Json<CreateUser>) -> Result<HttpResponse, ApiError> {
+    user.require(&[Role::Admin])?;
+    let body = body.into_inner();
+    let mut errors = Vec::new();
+    let email = Email::parse(&body.email).ok();
+    if email.is_none() {
+        errors.push(field("email", "must be a valid email address"));
+    }
+    let name = body.name.trim().to_string();
+    if name.is_empty() || name.chars().count() > 200 {
+        errors.push(field("name", "must be 1 to 200 characters"));
+    }
+    let role = Role::parse(&body.role);
+    if role.is_none() {
+        errors.push(field("role", "must be admin, agent or customer"));
+    }
+    if let Err(msg) = password::check_length(&body.password) {
+        errors.push(field("password", msg));
+    }
+    let (Some(email), Some(role), true) = (email, role, errors.is_empty()) else {
+        return Err(ApiError::validation(errors));
+    };
+    let secret = body.password;
+    let hash = web::block(move || password::hash(&secret))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)?;
+    let db = tenant.db().await?;
+    let created = users::insert(&db, email.as_str(), &name, role, &hash).await?;
+    Ok(HttpResponse::Created()
+        .insert_header(("Location", format!("/v1/users/{}", created.id)))
+        .json(created))
+}

@@ -1,0 +1,17 @@
+//! `GET /v1/users/me`.
+
+use crate::auth::AuthUser;
+use crate::repo::users::{self, User};
+use crate::tenancy::Tenant;
+use actix_web::{HttpResponse, get};
+use tenancy_core::ApiError;
+
+/// The signed-in user.
+#[utoipa::path(responses((status = 200, body = User)), security(("bearer" = [])), tag = "users")]
+#[get("/users/me")]
+#[tracing::instrument(skip_all)]
+pub async fn me(tenant: Tenant, user: AuthUser) -> Result<HttpResponse, ApiError> {
+    let db = tenant.db().await?;
+    let me = users::find(&db, user.id).await?.ok_or_else(|| ApiError::unauthorized("the account no longer exists"))?;
+    Ok(HttpResponse::Ok().json(me))
+}

@@ -1,0 +1,6 @@
+//! Users: me, list, create, update.
+
+pub mod create;
+pub mod list;
+pub mod me;
+pub mod update;

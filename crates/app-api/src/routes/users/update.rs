@@ -1,0 +1,79 @@
+//! `PATCH /v1/users/{id}` (admin): name, role, active (deactivate), password.
+
+use super::create::field;
+use crate::auth::{AuthUser, Role};
+use crate::repo::users::{self, User};
+use crate::state::AppState;
+use crate::tenancy::Tenant;
+use actix_web::{HttpResponse, patch, web};
+use secrecy::SecretString;
+use serde::Deserialize;
+use tenancy_core::{ApiError, password};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateUser {
+    pub name: Option<String>,
+    pub role: Option<String>,
+    pub active: Option<bool>,
+    #[schema(value_type = Option<String>, format = Password)]
+    pub password: Option<SecretString>,
+}
+
+/// Changes a user; `active: false` deactivates (their tokens stop working within seconds).
+#[utoipa::path(params(("id" = Uuid, Path)), request_body = UpdateUser, responses((status = 200, body = User), (status = 404), (status = 409), (status = 422)), security(("bearer" = [])), tag = "users")]
+#[patch("/users/{id}")]
+#[tracing::instrument(skip_all)]
+pub async fn update(
+    state: web::Data<AppState>,
+    tenant: Tenant,
+    user: AuthUser,
+    path: web::Path<Uuid>,
+    body: web::Json<UpdateUser>,
+) -> Result<HttpResponse, ApiError> {
+    user.require(&[Role::Admin])?;
+    let id = path.into_inner();
+    let body = body.into_inner();
+    let mut errors = Vec::new();
+    let name = body.name.as_deref().map(str::trim);
+    if name.is_some_and(|n| n.is_empty() || n.chars().count() > 200) {
+        errors.push(field("name", "must be 1 to 200 characters"));
+    }
+    let role = match body.role.as_deref() {
+        None => None,
+        Some(r) => {
+            let role = Role::parse(r);
+            if role.is_none() {
+                errors.push(field("role", "must be admin, agent or customer"));
+            }
+            role
+        }
+    };
+    if let Some(Err(msg)) = body.password.as_ref().map(password::check_length) {
+        errors.push(field("password", msg));
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    if id == user.id && (role.is_some_and(|r| r != Role::Admin) || body.active == Some(false)) {
+        return Err(ApiError::conflict("an admin cannot demote or deactivate themselves"));
+    }
+    let hash = match body.password {
+        None => None,
+        Some(secret) => Some(
+            web::block(move || password::hash(&secret))
+                .await
+                .map_err(ApiError::internal)?
+                .map_err(ApiError::internal)?,
+        ),
+    };
+    let db = tenant.db().await?;
+    let updated = users::update(&db, id, name, role, body.active, hash.as_deref())
+        .await?
+        .ok_or_else(|| ApiError::not_found("no such user"))?;
+    // This replica forgets the user's cached access at once; others within seconds.
+    state.users.invalidate(&(tenant.id(), id)).await;
+    Ok(HttpResponse::Ok().json(updated))
+}

@@ -1,0 +1,103 @@
+//! The app plane's settings, read once from the environment and validated at start-up.
+
+use secrecy::{ExposeSecret, SecretString};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tenancy_core::config::{self, ConfigError, Env};
+use tenancy_core::crypto::Keyring;
+
+/// Limits of the per-tenant pool factory.
+#[derive(Debug, Clone)]
+pub struct PoolLimits {
+    /// Connections one tenant's pool may hold (its plan may allow fewer).
+    pub max_per_tenant: usize,
+    /// Connections across all pools.
+    pub max_total: usize,
+    /// Pools kept at once.
+    pub max_tenants: u64,
+    /// A pool unused this long is closed.
+    pub idle: Duration,
+    /// How long a request waits for a connection before `connection_limit`.
+    pub acquire_wait: Duration,
+    /// How often cached pools are pinged and expiry runs.
+    pub health_every: Duration,
+}
+
+pub struct Settings {
+    pub addr: SocketAddr,
+    pub control_database_url: SecretString,
+    pub redis_url: SecretString,
+    pub redis_prefix: String,
+    pub keyring: Arc<Keyring>,
+    pub jwt_secret: SecretString,
+    pub token_ttl_secs: u64,
+    /// Base domain: `acme.<app_domain>` names tenant `acme`.
+    pub app_domain: Option<String>,
+    pub tenant_db_host: String,
+    pub tenant_db_port: u16,
+    pub pools: PoolLimits,
+    /// How long a tenant record is trusted without hearing from the control plane.
+    pub tenant_cache_ttl: Duration,
+    /// How long an unknown slug is remembered as unknown.
+    pub negative_cache_ttl: Duration,
+}
+
+impl Settings {
+    pub fn from_env(env: &dyn Env) -> Result<Self, ConfigError> {
+        let master = config::master_key(env, "MASTER_KEY")?;
+        let key_version: i16 = config::optional(env, "MASTER_KEY_VERSION", 1)?;
+        let mut keyring = Keyring::new(key_version, &master);
+        if env.get("MASTER_KEY_PREVIOUS").is_some() {
+            let old = config::master_key(env, "MASTER_KEY_PREVIOUS")?;
+            keyring.add(config::optional(env, "MASTER_KEY_PREVIOUS_VERSION", key_version - 1)?, &old);
+        }
+        let jwt_secret = config::jwt_secret(env, "APP_JWT_SECRET")?;
+        if env
+            .get("CONTROL_JWT_SECRET")
+            .is_some_and(|c| c == jwt_secret.expose_secret())
+        {
+            return Err(ConfigError::Invalid {
+                var: "APP_JWT_SECRET",
+                reason: "must differ from CONTROL_JWT_SECRET".into(),
+            });
+        }
+        let max_per_tenant: usize = config::optional(env, "POOL_MAX_PER_TENANT", 5)?;
+        let max_total: usize = config::optional(env, "POOL_MAX_TOTAL", 100)?;
+        if max_per_tenant == 0 || max_total < max_per_tenant {
+            return Err(ConfigError::Invalid {
+                var: "POOL_MAX_TOTAL",
+                reason: "must be at least POOL_MAX_PER_TENANT, which must be at least 1".into(),
+            });
+        }
+        let max_tenants: u64 = config::optional(env, "POOL_MAX_TENANTS", 1000)?;
+        if max_tenants == 0 {
+            return Err(ConfigError::Invalid { var: "POOL_MAX_TENANTS", reason: "must be at least 1".into() });
+        }
+        let app_domain = env
+            .get("APP_DOMAIN")
+            .map(|d| d.trim().trim_start_matches('.').to_ascii_lowercase());
+        Ok(Self {
+            addr: config::optional(env, "APP_API_ADDR", SocketAddr::from(([127, 0, 0, 1], 3000)))?,
+            control_database_url: config::required(env, "CONTROL_DATABASE_URL").map(SecretString::from)?,
+            redis_url: config::required(env, "REDIS_URL").map(SecretString::from)?,
+            redis_prefix: config::optional(env, "REDIS_PREFIX", "tenancy".to_string())?,
+            keyring: Arc::new(keyring),
+            jwt_secret,
+            token_ttl_secs: config::optional(env, "APP_TOKEN_TTL_SECS", 3600)?,
+            app_domain,
+            tenant_db_host: config::optional(env, "TENANT_DB_HOST", "127.0.0.1".to_string())?,
+            tenant_db_port: config::optional(env, "TENANT_DB_PORT", 5432)?,
+            pools: PoolLimits {
+                max_per_tenant,
+                max_total,
+                max_tenants,
+                idle: Duration::from_secs(config::optional(env, "POOL_IDLE_SECS", 600)?),
+                acquire_wait: Duration::from_millis(config::optional(env, "POOL_ACQUIRE_WAIT_MS", 1000)?),
+                health_every: Duration::from_millis(config::optional(env, "POOL_HEALTH_MS", 15_000)?.max(50)),
+            },
+            tenant_cache_ttl: Duration::from_millis(config::optional(env, "TENANT_CACHE_TTL_MS", 5000)?),
+            negative_cache_ttl: Duration::from_millis(config::optional(env, "NEGATIVE_CACHE_TTL_MS", 5000)?),
+        })
+    }
+}

@@ -1,0 +1,142 @@
+//! What the app plane knows of tenants: records read from the control database and cached
+//! in memory (moka), so a hot request does no control-database query. Unknown slugs are
+//! cached too, briefly, so a flood of random slugs cannot hammer the control database.
+//! Entries expire after a short TTL and are dropped at once when the control plane
+//! announces a change (see `events`).
+
+use moka::Expiry;
+use moka::future::Cache;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tenancy_core::crypto::Sealed;
+use tenancy_core::domain::{Plan, TenantSlug, TenantStatus};
+use tenancy_core::ApiError;
+use uuid::Uuid;
+
+/// A tenant as the app plane needs it.
+pub struct TenantRecord {
+    pub id: Uuid,
+    pub slug: String,
+    pub plan: Plan,
+    pub status: TenantStatus,
+    pub db_name: String,
+    pub db_role: String,
+    pub sealed: Sealed,
+    /// Changes when credentials or plan change (the pool must then be rebuilt).
+    pub fingerprint: u64,
+}
+
+impl std::fmt::Debug for TenantRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TenantRecord").field("id", &self.id).field("slug", &self.slug).finish_non_exhaustive()
+    }
+}
+
+type Entry = Option<Arc<TenantRecord>>;
+
+struct Ttl {
+    known: Duration,
+    unknown: Duration,
+}
+
+impl Expiry<String, Entry> for Ttl {
+    fn expire_after_create(&self, _key: &String, value: &Entry, _at: Instant) -> Option<Duration> {
+        Some(if value.is_some() { self.known } else { self.unknown })
+    }
+}
+
+/// Tenant lookups by slug, cached.
+#[derive(Clone)]
+pub struct Directory {
+    control: deadpool_postgres::Pool,
+    cache: Cache<String, Entry>,
+}
+
+const LOOKUP: &str = "SELECT id, slug, plan, status, db_name, db_role, db_password_sealed, db_key_version
+                      FROM tenants WHERE slug = $1 AND purged_at IS NULL";
+
+impl Directory {
+    pub fn new(control: deadpool_postgres::Pool, ttl: Duration, negative_ttl: Duration) -> Self {
+        let cache = Cache::builder()
+            .max_capacity(100_000)
+            .expire_after(Ttl { known: ttl, unknown: negative_ttl })
+            .build();
+        Self { control, cache }
+    }
+
+    /// The tenant with this slug; `None` if there is none (or it has no credentials yet).
+    pub async fn lookup(&self, slug: &TenantSlug) -> Result<Entry, ApiError> {
+        if let Some(hit) = self.cache.get(slug.as_str()).await {
+            metrics::counter!("tenant_cache_total", "result" => "hit").increment(1);
+            return Ok(hit);
+        }
+        metrics::counter!("tenant_cache_total", "result" => "miss").increment(1);
+        self.cache
+            .try_get_with(slug.as_str().to_string(), self.load(slug))
+            .await
+            .map_err(|e: Arc<ApiError>| ApiError::unavailable("the control database", e.to_string()))
+    }
+
+    async fn load(&self, slug: &TenantSlug) -> Result<Entry, ApiError> {
+        let client = self
+            .control
+            .get()
+            .await
+            .map_err(|e| ApiError::unavailable("the control database", e))?;
+        let stmt = client
+            .prepare_cached(LOOKUP)
+            .await
+            .map_err(|e| ApiError::unavailable("the control database", e))?;
+        let row = client
+            .query_opt(&stmt, &[&slug.as_str()])
+            .await
+            .map_err(|e| ApiError::unavailable("the control database", e))?;
+        let Some(row) = row else { return Ok(None) };
+        let plan: String = row.get("plan");
+        let status: String = row.get("status");
+        let sealed_bytes: Option<Vec<u8>> = row.get("db_password_sealed");
+        let key_version: Option<i16> = row.get("db_key_version");
+        let status = TenantStatus::parse(&status).ok_or_else(|| ApiError::internal(format!("unknown status {status}")))?;
+        let sealed = Sealed {
+            key_version: key_version.unwrap_or_default(),
+            bytes: sealed_bytes.unwrap_or_default(),
+        };
+        let plan = Plan::parse(&plan).unwrap_or_default();
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        sealed.bytes.hash(&mut h);
+        sealed.key_version.hash(&mut h);
+        plan.as_str().hash(&mut h);
+        Ok(Some(Arc::new(TenantRecord {
+            id: row.get("id"),
+            slug: row.get("slug"),
+            plan,
+            status,
+            db_name: row.get("db_name"),
+            db_role: row.get("db_role"),
+            sealed,
+            fingerprint: h.finish(),
+        })))
+    }
+
+    /// Forgets a slug so the next request reads the control database again.
+    pub async fn invalidate(&self, slug: &str) {
+        self.cache.invalidate(slug).await;
+    }
+
+    /// Forgets everything (after a lost event subscription).
+    pub fn invalidate_all(&self) {
+        self.cache.invalidate_all();
+    }
+
+    pub async fn maintain(&self) {
+        self.cache.run_pending_tasks().await;
+    }
+
+    /// The control database answers (readiness).
+    pub async fn ping(&self) -> Result<(), String> {
+        let client = self.control.get().await.map_err(|e| e.to_string())?;
+        client.simple_query("SELECT 1").await.map_err(|e| e.to_string())?;
+        Ok(())
+    }
+}

@@ -1,0 +1,161 @@
+//! Tenant resolution, as middleware in front of every `/v1` handler, and the `Tenant`
+//! extractor: the only way a handler reaches a tenant database.
+//!
+//! The tenant is named by `X-Tenant-Slug` or by the subdomain of `Host` under `APP_DOMAIN`.
+//! The slug is validated before it is looked up, so it never reaches SQL unvalidated.
+
+use super::directory::TenantRecord;
+use super::pools::{Client, TenantPool};
+use crate::state::AppState;
+use actix_web::body::MessageBody;
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
+use futures::future::LocalBoxFuture;
+use std::sync::Arc;
+use tenancy_core::domain::{TenantSlug, TenantStatus};
+use tenancy_core::{ApiError, ErrorCode};
+
+pub const TENANT_HEADER: &str = "x-tenant-slug";
+
+/// The tenant resolved for this request (in request extensions).
+#[derive(Clone)]
+pub struct ResolvedTenant(pub Arc<TenantRecord>);
+
+fn outcome(o: &'static str) {
+    metrics::counter!("tenant_resolution_total", "outcome" => o).increment(1);
+}
+
+/// The subdomain of `host` under `domain`, if any (`acme.example.com` -> `acme`).
+fn subdomain<'a>(host: &'a str, domain: &str) -> Option<&'a str> {
+    let host = host.rsplit_once(':').map_or(host, |(h, port)| if port.bytes().all(|b| b.is_ascii_digit()) { h } else { host });
+    let sub = host.strip_suffix(domain)?.strip_suffix('.')?;
+    (!sub.is_empty()).then_some(sub)
+}
+
+/// The slug a request names, validated.
+pub fn requested_slug(req: &HttpRequest, app_domain: Option<&str>) -> Result<TenantSlug, ApiError> {
+    let header = match req.headers().get(TENANT_HEADER) {
+        None => None,
+        Some(v) => Some(
+            v.to_str()
+                .map_err(|_| ApiError::new(ErrorCode::InvalidTenantSlug, "X-Tenant-Slug is not valid text"))?
+                .trim(),
+        ),
+    }
+    .filter(|s| !s.is_empty());
+    let host = req.connection_info().host().to_ascii_lowercase();
+    let sub = app_domain.and_then(|d| subdomain(&host, d)).map(str::to_string);
+    let raw = match (header, sub.as_deref()) {
+        (None, None) => {
+            outcome("required");
+            return Err(ApiError::new(
+                ErrorCode::TenantRequired,
+                "name the tenant with the X-Tenant-Slug header or a subdomain",
+            ));
+        }
+        (Some(h), Some(s)) if h != s => {
+            outcome("ambiguous");
+            return Err(ApiError::new(
+                ErrorCode::AmbiguousTenant,
+                format!("header names `{h}` but the subdomain names `{s}`"),
+            ));
+        }
+        (Some(h), _) => h.to_string(),
+        (None, Some(s)) => s.to_string(),
+    };
+    TenantSlug::parse(&raw).map_err(|e| {
+        outcome("invalid");
+        ApiError::new(ErrorCode::InvalidTenantSlug, e.to_string())
+    })
+}
+
+/// Resolves the tenant and refuses any that may not be served.
+pub async fn resolve_tenant(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| ApiError::internal("application state missing"))?;
+    let slug = requested_slug(req.request(), state.settings.app_domain.as_deref())?;
+    tracing::Span::current().record("tenant.slug", slug.as_str());
+    let record = state.directory.lookup(&slug).await?.ok_or_else(|| {
+        outcome("not_found");
+        ApiError::new(ErrorCode::TenantNotFound, format!("no tenant `{slug}`"))
+    })?;
+    match record.status {
+        TenantStatus::Active => {}
+        TenantStatus::Provisioning => {
+            outcome("provisioning");
+            return Err(ApiError::new(ErrorCode::TenantProvisioning, "the tenant is still being provisioned")
+                .retry_after(2)
+                .into());
+        }
+        other => {
+            outcome("inactive");
+            return Err(ApiError::new(ErrorCode::TenantInactive, format!("the tenant is {}", other.as_str())).into());
+        }
+    }
+    outcome("resolved");
+    req.extensions_mut().insert(ResolvedTenant(record));
+    next.call(req).await
+}
+
+/// The request's tenant and its database pool. Taking this as a handler argument is the
+/// only way to reach a tenant database.
+pub struct Tenant {
+    pub record: Arc<TenantRecord>,
+    pool: Arc<TenantPool>,
+}
+
+impl Tenant {
+    pub fn id(&self) -> uuid::Uuid {
+        self.record.id
+    }
+
+    /// A connection to this tenant's database (429 when its allowance is busy).
+    pub async fn db(&self) -> Result<Client, ApiError> {
+        self.pool.get().await
+    }
+}
+
+/// The resolved tenant record; an internal error if the middleware did not run.
+pub fn resolved(req: &HttpRequest) -> Result<Arc<TenantRecord>, ApiError> {
+    req.extensions()
+        .get::<ResolvedTenant>()
+        .map(|r| r.0.clone())
+        .ok_or_else(|| ApiError::internal("tenant resolution middleware did not run"))
+}
+
+impl FromRequest for Tenant {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let record = resolved(req);
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        Box::pin(async move {
+            let record = record?;
+            let state = state.ok_or_else(|| ApiError::internal("application state missing"))?;
+            let pool = state.pools.pool(&record).await?;
+            Ok(Tenant { record, pool })
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::subdomain;
+
+    #[test]
+    fn subdomains_are_read_under_the_app_domain_only() {
+        assert_eq!(subdomain("acme.example.com", "example.com"), Some("acme"));
+        assert_eq!(subdomain("acme.example.com:3000", "example.com"), Some("acme"));
+        assert_eq!(subdomain("example.com", "example.com"), None);
+        assert_eq!(subdomain("acme.other.com", "example.com"), None);
+        assert_eq!(subdomain("acmeexample.com", "example.com"), None);
+        assert_eq!(subdomain("a.b.example.com", "example.com"), Some("a.b"));
+    }
+}
