@@ -9,7 +9,8 @@ use tokio_postgres::NoTls;
 
 /// Superuser URL of the test PostgreSQL (`TEST_PG_URL`, default local trust auth).
 pub fn pg_admin_url() -> String {
-    std::env::var("TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    std::env::var("TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
 /// URL of the test Redis (`TEST_REDIS_URL`, default local).
@@ -25,7 +26,10 @@ pub fn suffix() -> String {
 /// `url` with its database name replaced.
 pub fn with_database(url: &str, db: &str) -> String {
     let (base, _) = url.rsplit_once('/').expect("URL has a path");
-    let query = url.split_once('?').map(|(_, q)| format!("?{q}")).unwrap_or_default();
+    let query = url
+        .split_once('?')
+        .map(|(_, q)| format!("?{q}"))
+        .unwrap_or_default();
     format!("{base}/{db}{query}")
 }
 
@@ -71,7 +75,9 @@ impl Default for TestNames {
 /// Creates an empty database.
 pub async fn create_database(name: &str) -> anyhow::Result<String> {
     let admin = pg_connect(&pg_admin_url()).await?;
-    admin.batch_execute(&format!("CREATE DATABASE \"{name}\"")).await?;
+    admin
+        .batch_execute(&format!("CREATE DATABASE \"{name}\""))
+        .await?;
     Ok(with_database(&pg_admin_url(), name))
 }
 
@@ -81,19 +87,34 @@ pub async fn drop_everything(names: &TestNames) -> anyhow::Result<()> {
     let admin = pg_connect(&pg_admin_url()).await?;
     let like = format!("{}%", names.tenant_prefix.replace('_', "\\_"));
     let dbs = admin
-        .query("SELECT datname FROM pg_database WHERE datname LIKE $1", &[&like])
+        .query(
+            "SELECT datname FROM pg_database WHERE datname LIKE $1",
+            &[&like],
+        )
         .await?;
     for row in dbs {
         let db: String = row.get(0);
-        admin.batch_execute(&format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)")).await?;
+        admin
+            .batch_execute(&format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"))
+            .await?;
     }
-    let roles = admin.query("SELECT rolname FROM pg_roles WHERE rolname LIKE $1", &[&like]).await?;
+    let roles = admin
+        .query(
+            "SELECT rolname FROM pg_roles WHERE rolname LIKE $1",
+            &[&like],
+        )
+        .await?;
     for row in roles {
         let role: String = row.get(0);
-        admin.batch_execute(&format!("DROP ROLE IF EXISTS \"{role}\"")).await?;
+        admin
+            .batch_execute(&format!("DROP ROLE IF EXISTS \"{role}\""))
+            .await?;
     }
     admin
-        .batch_execute(&format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", names.control_db))
+        .batch_execute(&format!(
+            "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+            names.control_db
+        ))
         .await?;
     drop_redis_keys(&names.redis_prefix).await
 }
@@ -102,17 +123,52 @@ pub async fn drop_everything(names: &TestNames) -> anyhow::Result<()> {
 pub async fn redis_dump(prefix: &str) -> anyhow::Result<Vec<(String, String)>> {
     let client = redis::Client::open(redis_url())?;
     let mut conn = client.get_multiplexed_async_connection().await?;
-    let keys: Vec<String> = redis::cmd("KEYS").arg(format!("*{prefix}*")).query_async(&mut conn).await?;
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("*{prefix}*"))
+        .query_async(&mut conn)
+        .await?;
     let mut out = Vec::new();
     for key in keys {
         let kind: String = redis::cmd("TYPE").arg(&key).query_async(&mut conn).await?;
         let value: redis::Value = match kind.as_str() {
             "string" => redis::cmd("GET").arg(&key).query_async(&mut conn).await?,
-            "hash" => redis::cmd("HGETALL").arg(&key).query_async(&mut conn).await?,
-            "list" => redis::cmd("LRANGE").arg(&key).arg(0).arg(-1).query_async(&mut conn).await?,
-            "set" => redis::cmd("SMEMBERS").arg(&key).query_async(&mut conn).await?,
-            "zset" => redis::cmd("ZRANGE").arg(&key).arg(0).arg(-1).arg("WITHSCORES").query_async(&mut conn).await?,
-            "stream" => redis::cmd("XRANGE").arg(&key).arg("-").arg("+").query_async(&mut conn).await?,
+            "hash" => {
+                redis::cmd("HGETALL")
+                    .arg(&key)
+                    .query_async(&mut conn)
+                    .await?
+            }
+            "list" => {
+                redis::cmd("LRANGE")
+                    .arg(&key)
+                    .arg(0)
+                    .arg(-1)
+                    .query_async(&mut conn)
+                    .await?
+            }
+            "set" => {
+                redis::cmd("SMEMBERS")
+                    .arg(&key)
+                    .query_async(&mut conn)
+                    .await?
+            }
+            "zset" => {
+                redis::cmd("ZRANGE")
+                    .arg(&key)
+                    .arg(0)
+                    .arg(-1)
+                    .arg("WITHSCORES")
+                    .query_async(&mut conn)
+                    .await?
+            }
+            "stream" => {
+                redis::cmd("XRANGE")
+                    .arg(&key)
+                    .arg("-")
+                    .arg("+")
+                    .query_async(&mut conn)
+                    .await?
+            }
             _ => redis::Value::Nil,
         };
         out.push((key, render(&value)));
@@ -140,9 +196,15 @@ fn render(v: &redis::Value) -> String {
 pub async fn drop_redis_keys(prefix: &str) -> anyhow::Result<()> {
     let client = redis::Client::open(redis_url())?;
     let mut conn = client.get_multiplexed_async_connection().await?;
-    let keys: Vec<String> = redis::cmd("KEYS").arg(format!("*{prefix}*")).query_async(&mut conn).await?;
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("*{prefix}*"))
+        .query_async(&mut conn)
+        .await?;
     if !keys.is_empty() {
-        redis::cmd("DEL").arg(keys).query_async::<()>(&mut conn).await?;
+        redis::cmd("DEL")
+            .arg(keys)
+            .query_async::<()>(&mut conn)
+            .await?;
     }
     Ok(())
 }
@@ -193,7 +255,10 @@ impl Write for CaptureWriter {
         if std::env::var("TEST_LOG").is_ok_and(|v| v == "1") {
             let _ = std::io::stderr().write_all(buf);
         }
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).extend_from_slice(buf);
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend_from_slice(buf);
         Ok(buf.len())
     }
 

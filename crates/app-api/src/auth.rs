@@ -28,7 +28,9 @@ impl Role {
     }
 
     pub fn parse(raw: &str) -> Option<Self> {
-        [Self::Admin, Self::Agent, Self::Customer].into_iter().find(|r| r.as_str() == raw)
+        [Self::Admin, Self::Agent, Self::Customer]
+            .into_iter()
+            .find(|r| r.as_str() == raw)
     }
 
     /// Admins and agents work tickets; customers only see their own.
@@ -50,7 +52,10 @@ impl AuthUser {
         if allowed.contains(&self.role) {
             Ok(())
         } else {
-            Err(ApiError::forbidden(format!("a {} may not do this", self.role.as_str())))
+            Err(ApiError::forbidden(format!(
+                "a {} may not do this",
+                self.role.as_str()
+            )))
         }
     }
 }
@@ -63,7 +68,9 @@ fn bearer(req: &HttpRequest) -> Result<String, ApiError> {
         .to_str()
         .map_err(|_| ApiError::unauthorized("malformed authorization header"))?;
     match value.split_once(' ') {
-        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
+        Some((scheme, token))
+            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+        {
             Ok(token.trim().to_string())
         }
         _ => Err(ApiError::unauthorized("expected a bearer token")),
@@ -87,24 +94,39 @@ impl FromRequest for AuthUser {
                 .verify(&token)
                 .map_err(|_| ApiError::unauthorized("invalid or expired token"))?;
             if claims.tid != record.id {
-                return Err(ApiError::new(ErrorCode::TenantMismatch, "the token was issued for another tenant"));
+                return Err(ApiError::new(
+                    ErrorCode::TenantMismatch,
+                    "the token was issued for another tenant",
+                ));
             }
             let access = match state.users.get(&(record.id, claims.sub)).await {
                 Some(a) => a,
                 None => {
                     let pool = state.pools.pool(&record).await?;
-                    let db = pool.get().await?;
+                    let db = state.pools.client(&record, pool).await?;
                     let access = crate::repo::users::access(&db, claims.sub).await?;
-                    let access = access.unwrap_or(UserAccess { role: Role::Customer, active: false });
-                    state.users.insert((record.id, claims.sub), access.clone()).await;
+                    let access = access.unwrap_or(UserAccess {
+                        role: Role::Customer,
+                        active: false,
+                    });
+                    state
+                        .users
+                        .insert((record.id, claims.sub), access.clone())
+                        .await;
                     access
                 }
             };
             if !access.active {
-                return Err(ApiError::unauthorized("the account is disabled or no longer exists"));
+                return Err(ApiError::unauthorized(
+                    "the account is disabled or no longer exists",
+                ));
             }
             tracing::Span::current().record("user.id", tracing::field::display(claims.sub));
-            Ok(AuthUser { id: claims.sub, tenant_id: record.id, role: access.role })
+            Ok(AuthUser {
+                id: claims.sub,
+                tenant_id: record.id,
+                role: access.role,
+            })
         })
     }
 }

@@ -20,6 +20,8 @@ pub struct PoolLimits {
     pub idle: Duration,
     /// How long a request waits for a connection before `connection_limit`.
     pub acquire_wait: Duration,
+    /// Pause between a connection closing and its budget permit being reused.
+    pub close_grace: Duration,
     /// How often cached pools are pinged and expiry runs.
     pub health_every: Duration,
 }
@@ -50,7 +52,10 @@ impl Settings {
         let mut keyring = Keyring::new(key_version, &master);
         if env.get("MASTER_KEY_PREVIOUS").is_some() {
             let old = config::master_key(env, "MASTER_KEY_PREVIOUS")?;
-            keyring.add(config::optional(env, "MASTER_KEY_PREVIOUS_VERSION", key_version - 1)?, &old);
+            keyring.add(
+                config::optional(env, "MASTER_KEY_PREVIOUS_VERSION", key_version - 1)?,
+                &old,
+            );
         }
         let jwt_secret = config::jwt_secret(env, "APP_JWT_SECRET")?;
         if env
@@ -72,14 +77,22 @@ impl Settings {
         }
         let max_tenants: u64 = config::optional(env, "POOL_MAX_TENANTS", 1000)?;
         if max_tenants == 0 {
-            return Err(ConfigError::Invalid { var: "POOL_MAX_TENANTS", reason: "must be at least 1".into() });
+            return Err(ConfigError::Invalid {
+                var: "POOL_MAX_TENANTS",
+                reason: "must be at least 1".into(),
+            });
         }
         let app_domain = env
             .get("APP_DOMAIN")
             .map(|d| d.trim().trim_start_matches('.').to_ascii_lowercase());
         Ok(Self {
-            addr: config::optional(env, "APP_API_ADDR", SocketAddr::from(([127, 0, 0, 1], 3000)))?,
-            control_database_url: config::required(env, "CONTROL_DATABASE_URL").map(SecretString::from)?,
+            addr: config::optional(
+                env,
+                "APP_API_ADDR",
+                SocketAddr::from(([127, 0, 0, 1], 3000)),
+            )?,
+            control_database_url: config::required(env, "CONTROL_DATABASE_URL")
+                .map(SecretString::from)?,
             redis_url: config::required(env, "REDIS_URL").map(SecretString::from)?,
             redis_prefix: config::optional(env, "REDIS_PREFIX", "tenancy".to_string())?,
             keyring: Arc::new(keyring),
@@ -93,11 +106,30 @@ impl Settings {
                 max_total,
                 max_tenants,
                 idle: Duration::from_secs(config::optional(env, "POOL_IDLE_SECS", 600)?),
-                acquire_wait: Duration::from_millis(config::optional(env, "POOL_ACQUIRE_WAIT_MS", 1000)?),
-                health_every: Duration::from_millis(config::optional(env, "POOL_HEALTH_MS", 15_000)?.max(50)),
+                acquire_wait: Duration::from_millis(config::optional(
+                    env,
+                    "POOL_ACQUIRE_WAIT_MS",
+                    1000,
+                )?),
+                close_grace: Duration::from_millis(config::optional(
+                    env,
+                    "POOL_CLOSE_GRACE_MS",
+                    25,
+                )?),
+                health_every: Duration::from_millis(
+                    config::optional(env, "POOL_HEALTH_MS", 15_000)?.max(50),
+                ),
             },
-            tenant_cache_ttl: Duration::from_millis(config::optional(env, "TENANT_CACHE_TTL_MS", 5000)?),
-            negative_cache_ttl: Duration::from_millis(config::optional(env, "NEGATIVE_CACHE_TTL_MS", 5000)?),
+            tenant_cache_ttl: Duration::from_millis(config::optional(
+                env,
+                "TENANT_CACHE_TTL_MS",
+                5000,
+            )?),
+            negative_cache_ttl: Duration::from_millis(config::optional(
+                env,
+                "NEGATIVE_CACHE_TTL_MS",
+                5000,
+            )?),
         })
     }
 }

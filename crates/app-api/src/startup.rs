@@ -33,7 +33,9 @@ fn control_pool(settings: &Settings) -> anyhow::Result<deadpool_postgres::Pool> 
     let manager = deadpool_postgres::Manager::from_config(
         cfg,
         tokio_postgres::NoTls,
-        ManagerConfig { recycling_method: RecyclingMethod::Verified },
+        ManagerConfig {
+            recycling_method: RecyclingMethod::Verified,
+        },
     );
     deadpool_postgres::Pool::builder(manager)
         .max_size(8)
@@ -49,9 +51,19 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     let _ = tenancy_core::observability::metrics_handle();
     let control = control_pool(&settings)?;
     // Fail fast on a wrong URL rather than on the first request.
-    drop(control.get().await.context("connecting to CONTROL_DATABASE_URL")?);
-    let directory = Directory::new(control, settings.tenant_cache_ttl, settings.negative_cache_ttl);
-    let client = redis::Client::open(settings.redis_url.expose_secret()).context("REDIS_URL is invalid")?;
+    drop(
+        control
+            .get()
+            .await
+            .context("connecting to CONTROL_DATABASE_URL")?,
+    );
+    let directory = Directory::new(
+        control,
+        settings.tenant_cache_ttl,
+        settings.negative_cache_ttl,
+    );
+    let client =
+        redis::Client::open(settings.redis_url.expose_secret()).context("REDIS_URL is invalid")?;
     let redis = ConnectionManager::new_with_config(
         client,
         ConnectionManagerConfig::new()
@@ -61,10 +73,25 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     .await
     .context("connecting to REDIS_URL")?;
     let keyring = settings.keyring.clone();
-    let pools = PoolFactory::new(settings.pools.clone(), keyring, settings.tenant_db_host.clone(), settings.tenant_db_port);
+    let pools = PoolFactory::new(
+        settings.pools.clone(),
+        keyring,
+        settings.tenant_db_host.clone(),
+        settings.tenant_db_port,
+    );
     let jwt = JwtKeys::new(&settings.jwt_secret, APP_AUDIENCE, settings.token_ttl_secs);
-    let users = Cache::builder().max_capacity(200_000).time_to_live(Duration::from_secs(5)).build();
-    Ok(AppState { directory, pools, jwt, users, redis, settings: Arc::new(settings) })
+    let users = Cache::builder()
+        .max_capacity(200_000)
+        .time_to_live(Duration::from_secs(5))
+        .build();
+    Ok(AppState {
+        directory,
+        pools,
+        jwt,
+        users,
+        redis,
+        settings: Arc::new(settings),
+    })
 }
 
 async fn not_found() -> Result<HttpResponse, ApiError> {
@@ -119,11 +146,16 @@ pub struct Running {
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let listener = TcpListener::bind(settings.addr).with_context(|| format!("binding {}", settings.addr))?;
+        let listener = TcpListener::bind(settings.addr)
+            .with_context(|| format!("binding {}", settings.addr))?;
         let port = listener.local_addr()?.port();
         let state = build_state(settings).await?;
         let server = http_server(state.clone(), listener)?;
-        Ok(Self { port, server, state })
+        Ok(Self {
+            port,
+            server,
+            state,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -146,7 +178,14 @@ impl Application {
         ];
         let handle = self.server.handle();
         let server_task = tokio::spawn(self.server);
-        Running { port: self.port, state: self.state, server: handle, tasks, server_task, shutdown }
+        Running {
+            port: self.port,
+            state: self.state,
+            server: handle,
+            tasks,
+            server_task,
+            shutdown,
+        }
     }
 }
 

@@ -24,7 +24,9 @@ pub fn bearer(req: &HttpRequest) -> Result<&str, ApiError> {
         .to_str()
         .map_err(|_| ApiError::unauthorized("malformed authorization header"))?;
     match value.split_once(' ') {
-        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
+        Some((scheme, token))
+            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+        {
             Ok(token.trim())
         }
         _ => Err(ApiError::unauthorized("expected a bearer token")),

@@ -16,8 +16,14 @@ pub struct TenantChanged<'a> {
 }
 
 pub async fn publish(state: &AppState, tenant: &Tenant) {
-    let msg = TenantChanged { tenant_id: tenant.id, slug: &tenant.slug, status: &tenant.status };
-    let Ok(payload) = serde_json::to_string(&msg) else { return };
+    let msg = TenantChanged {
+        tenant_id: tenant.id,
+        slug: &tenant.slug,
+        status: &tenant.status,
+    };
+    let Ok(payload) = serde_json::to_string(&msg) else {
+        return;
+    };
     let mut conn = state.redis.clone();
     let sent: Result<i64, _> = conn.publish(state.events_channel(), payload).await;
     if let Err(e) = sent {

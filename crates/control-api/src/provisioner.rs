@@ -6,7 +6,9 @@
 
 use anyhow::{Context, bail};
 use migrations_tenant::Migrator;
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement,
+};
 use sea_orm_migration::MigratorTrait;
 use secrecy::{ExposeSecret, SecretString};
 use std::time::Duration;
@@ -22,7 +24,9 @@ pub struct Provisioner {
 fn ident(name: &str) -> anyhow::Result<String> {
     let ok = !name.is_empty()
         && name.len() <= 63
-        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
     if !ok {
         bail!("refusing unsafe identifier");
     }
@@ -31,7 +35,11 @@ fn ident(name: &str) -> anyhow::Result<String> {
 
 /// A password we generated: alphanumeric only, so it can be quoted into `PASSWORD '...'`.
 fn literal_password(pw: &SecretString) -> anyhow::Result<String> {
-    if !pw.expose_secret().bytes().all(|b| b.is_ascii_alphanumeric()) {
+    if !pw
+        .expose_secret()
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric())
+    {
         bail!("refusing unsafe password literal");
     }
     Ok(format!("'{}'", pw.expose_secret()))
@@ -71,21 +79,36 @@ impl Provisioner {
     async fn exists(&self, sql: &str, name: &str) -> anyhow::Result<bool> {
         let row = self
             .admin
-            .query_one_raw(Statement::from_sql_and_values(DbBackend::Postgres, sql, [name.into()]))
+            .query_one_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                sql,
+                [name.into()],
+            ))
             .await?;
         Ok(row.is_some())
     }
 
     /// Creates the tenant's login role, or resets an existing one to the stored password
     /// and to no elevated rights.
-    pub async fn ensure_role(&self, role: &str, password: &SecretString, connection_limit: u32) -> anyhow::Result<()> {
+    pub async fn ensure_role(
+        &self,
+        role: &str,
+        password: &SecretString,
+        connection_limit: u32,
+    ) -> anyhow::Result<()> {
         let (r, pw) = (ident(role)?, literal_password(password)?);
         let attrs = format!(
             "LOGIN PASSWORD {pw} NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS \
              INHERIT CONNECTION LIMIT {connection_limit}"
         );
-        if !self.exists("SELECT 1 FROM pg_roles WHERE rolname = $1", role).await? {
-            let created = self.admin.execute_unprepared(&format!("CREATE ROLE {r} {attrs}")).await;
+        if !self
+            .exists("SELECT 1 FROM pg_roles WHERE rolname = $1", role)
+            .await?
+        {
+            let created = self
+                .admin
+                .execute_unprepared(&format!("CREATE ROLE {r} {attrs}"))
+                .await;
             // Another worker may have won the race: fall through to ALTER.
             if let Err(e) = created
                 && !e.to_string().contains("already exists")
@@ -103,10 +126,15 @@ impl Provisioner {
     /// Creates the database owned by the role, closed to everyone else.
     pub async fn ensure_database(&self, db: &str, owner: &str) -> anyhow::Result<()> {
         let (d, o) = (ident(db)?, ident(owner)?);
-        if !self.exists("SELECT 1 FROM pg_database WHERE datname = $1", db).await? {
+        if !self
+            .exists("SELECT 1 FROM pg_database WHERE datname = $1", db)
+            .await?
+        {
             let created = self
                 .admin
-                .execute_unprepared(&format!("CREATE DATABASE {d} OWNER {o} ENCODING 'UTF8' TEMPLATE template0"))
+                .execute_unprepared(&format!(
+                    "CREATE DATABASE {d} OWNER {o} ENCODING 'UTF8' TEMPLATE template0"
+                ))
                 .await;
             if let Err(e) = created
                 && !e.to_string().contains("already exists")
@@ -132,10 +160,18 @@ impl Provisioner {
     }
 
     /// The URL of the tenant database, logged in as the tenant role.
-    fn tenant_url(&self, db: &str, role: &str, password: &SecretString) -> anyhow::Result<SecretString> {
-        let mut url = url::Url::parse(self.admin_url.expose_secret()).context("TENANT_DB_ADMIN_URL is not a URL")?;
-        url.set_username(role).map_err(|_| anyhow::anyhow!("cannot set user"))?;
-        url.set_password(Some(password.expose_secret())).map_err(|_| anyhow::anyhow!("cannot set password"))?;
+    fn tenant_url(
+        &self,
+        db: &str,
+        role: &str,
+        password: &SecretString,
+    ) -> anyhow::Result<SecretString> {
+        let mut url = url::Url::parse(self.admin_url.expose_secret())
+            .context("TENANT_DB_ADMIN_URL is not a URL")?;
+        url.set_username(role)
+            .map_err(|_| anyhow::anyhow!("cannot set user"))?;
+        url.set_password(Some(password.expose_secret()))
+            .map_err(|_| anyhow::anyhow!("cannot set password"))?;
         url.set_path(db);
         Ok(SecretString::from(url.to_string()))
     }
@@ -153,7 +189,9 @@ impl Provisioner {
             .await
             .context("connecting to the tenant database as its role")?;
         let result = async {
-            Migrator::up(&conn, None).await.context("running tenant migrations")?;
+            Migrator::up(&conn, None)
+                .await
+                .context("running tenant migrations")?;
             if let Some((email, hash)) = seed {
                 migrations_tenant::seed_admin(&conn, email, "Administrator", hash)
                     .await

@@ -47,7 +47,8 @@ impl Settings {
         let mut keyring = Keyring::new(key_version, &master);
         if env.get("MASTER_KEY_PREVIOUS").is_some() {
             let old = config::master_key(env, "MASTER_KEY_PREVIOUS")?;
-            let old_version: i16 = config::optional(env, "MASTER_KEY_PREVIOUS_VERSION", key_version - 1)?;
+            let old_version: i16 =
+                config::optional(env, "MASTER_KEY_PREVIOUS_VERSION", key_version - 1)?;
             if old_version == key_version {
                 return Err(ConfigError::Invalid {
                     var: "MASTER_KEY_PREVIOUS_VERSION",
@@ -66,7 +67,8 @@ impl Settings {
                 reason: "must differ from APP_JWT_SECRET".into(),
             });
         }
-        let tenant_db_prefix: String = config::optional(env, "TENANT_DB_PREFIX", "tenant_".to_string())?;
+        let tenant_db_prefix: String =
+            config::optional(env, "TENANT_DB_PREFIX", "tenant_".to_string())?;
         if tenant_db_prefix.is_empty()
             || tenant_db_prefix.len() > 12
             || !tenant_db_prefix
@@ -79,9 +81,14 @@ impl Settings {
             });
         }
         Ok(Self {
-            addr: config::optional(env, "CONTROL_API_ADDR", SocketAddr::from(([127, 0, 0, 1], 3001)))?,
+            addr: config::optional(
+                env,
+                "CONTROL_API_ADDR",
+                SocketAddr::from(([127, 0, 0, 1], 3001)),
+            )?,
             control_database_url: control_database_url(env)?,
-            tenant_db_admin_url: config::required(env, "TENANT_DB_ADMIN_URL").map(SecretString::from)?,
+            tenant_db_admin_url: config::required(env, "TENANT_DB_ADMIN_URL")
+                .map(SecretString::from)?,
             redis_url: config::required(env, "REDIS_URL").map(SecretString::from)?,
             redis_prefix: config::optional(env, "REDIS_PREFIX", "tenancy".to_string())?,
             tenant_db_prefix,
@@ -91,7 +98,11 @@ impl Settings {
             run_worker: true,
             worker_concurrency: config::optional(env, "WORKER_CONCURRENCY", 4)?,
             job_max_attempts: config::optional(env, "PROVISION_MAX_ATTEMPTS", 5)?,
-            job_backoff: Duration::from_millis(config::optional(env, "PROVISION_BACKOFF_MS", 1000)?),
+            job_backoff: Duration::from_millis(config::optional(
+                env,
+                "PROVISION_BACKOFF_MS",
+                1000,
+            )?),
             job_lease: Duration::from_secs(config::optional(env, "PROVISION_LEASE_SECS", 60)?),
             queue_poll: Duration::from_millis(config::optional(env, "QUEUE_POLL_MS", 250)?.max(10)),
             reconcile_every: Duration::from_secs(config::optional(env, "RECONCILE_SECS", 30)?),

@@ -32,7 +32,9 @@ pub async fn connect_control_db(url: &SecretString) -> anyhow::Result<DatabaseCo
         .connect_timeout(Duration::from_secs(10))
         .acquire_timeout(Duration::from_secs(5))
         .sqlx_logging(false);
-    Database::connect(opts).await.context("connecting to CONTROL_DATABASE_URL")
+    Database::connect(opts)
+        .await
+        .context("connecting to CONTROL_DATABASE_URL")
 }
 
 /// Applies pending control-schema migrations.
@@ -63,9 +65,20 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     migrate(&db).await?;
     let redis = connect_redis(&settings.redis_url).await?;
     let provisioner = Provisioner::connect(settings.tenant_db_admin_url.clone()).await?;
-    let jwt = JwtKeys::new(&settings.jwt_secret, CONTROL_AUDIENCE, settings.token_ttl_secs);
+    let jwt = JwtKeys::new(
+        &settings.jwt_secret,
+        CONTROL_AUDIENCE,
+        settings.token_ttl_secs,
+    );
     let queue = Queue::new(redis.clone(), &settings.redis_prefix, settings.queue_poll);
-    Ok(AppState { db, redis, queue, provisioner, jwt, settings: Arc::new(settings) })
+    Ok(AppState {
+        db,
+        redis,
+        queue,
+        provisioner,
+        jwt,
+        settings: Arc::new(settings),
+    })
 }
 
 async fn not_found() -> Result<HttpResponse, ApiError> {
@@ -109,11 +122,16 @@ pub struct Running {
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let listener = TcpListener::bind(settings.addr).with_context(|| format!("binding {}", settings.addr))?;
+        let listener = TcpListener::bind(settings.addr)
+            .with_context(|| format!("binding {}", settings.addr))?;
         let port = listener.local_addr()?.port();
         let state = build_state(settings).await?;
         let server = http_server(state.clone(), listener)?;
-        Ok(Self { port, server, state })
+        Ok(Self {
+            port,
+            server,
+            state,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -130,7 +148,14 @@ impl Application {
             .settings
             .run_worker
             .then(|| tokio::spawn(jobs::run_worker(self.state.clone(), shutdown.clone())));
-        Running { port: self.port, state: self.state, server: handle, server_task, worker_task, shutdown }
+        Running {
+            port: self.port,
+            state: self.state,
+            server: handle,
+            server_task,
+            worker_task,
+            shutdown,
+        }
     }
 }
 

@@ -53,10 +53,13 @@ where
 {
     match env.get(var) {
         None => Ok(default),
-        Some(raw) => raw.trim().parse().map_err(|e: T::Err| ConfigError::Invalid {
-            var,
-            reason: e.to_string(),
-        }),
+        Some(raw) => raw
+            .trim()
+            .parse()
+            .map_err(|e: T::Err| ConfigError::Invalid {
+                var,
+                reason: e.to_string(),
+            }),
     }
 }
 
@@ -81,10 +84,12 @@ pub fn master_key(env: &dyn Env, var: &'static str) -> Result<SecretBox<[u8; 32]
             var,
             reason: "must be base64 (e.g. `openssl rand -base64 32`)".into(),
         })?;
-    let key: [u8; 32] = bytes.try_into().map_err(|b: Vec<u8>| ConfigError::Invalid {
-        var,
-        reason: format!("must decode to 32 bytes, got {}", b.len()),
-    })?;
+    let key: [u8; 32] = bytes
+        .try_into()
+        .map_err(|b: Vec<u8>| ConfigError::Invalid {
+            var,
+            reason: format!("must decode to 32 bytes, got {}", b.len()),
+        })?;
     Ok(SecretBox::new(Box::new(key)))
 }
 
@@ -93,7 +98,10 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]

@@ -22,7 +22,12 @@ pub struct Sealed {
 
 impl std::fmt::Debug for Sealed {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Sealed(v{}, {} bytes)", self.key_version, self.bytes.len())
+        write!(
+            f,
+            "Sealed(v{}, {} bytes)",
+            self.key_version,
+            self.bytes.len()
+        )
     }
 }
 
@@ -122,7 +127,10 @@ mod tests {
         let a = ring.seal(id, &secret);
         let b = ring.seal(id, &secret);
         assert_ne!(a.bytes, b.bytes);
-        assert_eq!(ring.open(id, &a).unwrap().expose_secret(), "s3cret-password");
+        assert_eq!(
+            ring.open(id, &a).unwrap().expose_secret(),
+            "s3cret-password"
+        );
     }
 
     #[test]
@@ -141,9 +149,16 @@ mod tests {
         let id = Uuid::new_v4();
         let sealed = old.seal(id, &SecretString::from("pw".to_string()));
         let mut new = Keyring::new(2, &SecretBox::new(Box::new([3u8; 32])));
-        assert_eq!(new.open(id, &sealed).err(), Some(CryptoError::UnknownKeyVersion(1)));
+        assert_eq!(
+            new.open(id, &sealed).err(),
+            Some(CryptoError::UnknownKeyVersion(1))
+        );
         new.add(1, &SecretBox::new(Box::new([9u8; 32])));
         assert_eq!(new.open(id, &sealed).unwrap().expose_secret(), "pw");
-        assert_eq!(new.seal(id, &SecretString::from("x".to_string())).key_version, 2);
+        assert_eq!(
+            new.seal(id, &SecretString::from("x".to_string()))
+                .key_version,
+            2
+        );
     }
 }

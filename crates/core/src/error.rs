@@ -129,15 +129,21 @@ impl ApiError {
     pub fn unavailable(what: &'static str, cause: impl Into<Cause>) -> Self {
         Self {
             cause: Some(cause.into()),
-            ..Self::new(ErrorCode::ServiceUnavailable, format!("{what} is unavailable"))
-                .retry_after(5)
+            ..Self::new(
+                ErrorCode::ServiceUnavailable,
+                format!("{what} is unavailable"),
+            )
+            .retry_after(5)
         }
     }
 
     pub fn validation(errors: Vec<FieldError>) -> Self {
         Self {
             errors,
-            ..Self::new(ErrorCode::ValidationFailed, "the request body failed validation")
+            ..Self::new(
+                ErrorCode::ValidationFailed,
+                "the request body failed validation",
+            )
         }
     }
 

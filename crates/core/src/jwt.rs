@@ -97,7 +97,12 @@ mod tests {
     fn verifies_own_tokens_and_refuses_others() {
         let control = keys("c".repeat(40).as_str(), CONTROL_AUDIENCE);
         let (iat, exp) = control.lifetime();
-        let claims = ControlClaims { sub: Uuid::new_v4(), aud: CONTROL_AUDIENCE.into(), iat, exp };
+        let claims = ControlClaims {
+            sub: Uuid::new_v4(),
+            aud: CONTROL_AUDIENCE.into(),
+            iat,
+            exp,
+        };
         let token = control.sign(&claims);
         assert_eq!(control.verify::<ControlClaims>(&token).unwrap(), claims);
 
@@ -114,7 +119,16 @@ mod tests {
     #[test]
     fn expired_tokens_are_refused() {
         let control = keys("c".repeat(40).as_str(), CONTROL_AUDIENCE);
-        let claims = ControlClaims { sub: Uuid::new_v4(), aud: CONTROL_AUDIENCE.into(), iat: 1, exp: 2 };
-        assert!(control.verify::<ControlClaims>(&control.sign(&claims)).is_err());
+        let claims = ControlClaims {
+            sub: Uuid::new_v4(),
+            aud: CONTROL_AUDIENCE.into(),
+            iat: 1,
+            exp: 2,
+        };
+        assert!(
+            control
+                .verify::<ControlClaims>(&control.sign(&claims))
+                .is_err()
+        );
     }
 }

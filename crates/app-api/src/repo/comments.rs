@@ -30,7 +30,11 @@ fn comment(row: &Row) -> Comment {
 }
 
 /// A ticket's comments, oldest first; internal notes only when `with_internal`.
-pub async fn list(db: &ClientWrapper, ticket: Uuid, with_internal: bool) -> Result<Vec<Comment>, ApiError> {
+pub async fn list(
+    db: &ClientWrapper,
+    ticket: Uuid,
+    with_internal: bool,
+) -> Result<Vec<Comment>, ApiError> {
     let stmt = db
         .prepare_cached(
             "SELECT id, ticket_id, author_id, body, internal, created_at FROM comments
@@ -38,10 +42,22 @@ pub async fn list(db: &ClientWrapper, ticket: Uuid, with_internal: bool) -> Resu
         )
         .await
         .map_err(pg_error)?;
-    Ok(db.query(&stmt, &[&ticket, &with_internal]).await.map_err(pg_error)?.iter().map(comment).collect())
+    Ok(db
+        .query(&stmt, &[&ticket, &with_internal])
+        .await
+        .map_err(pg_error)?
+        .iter()
+        .map(comment)
+        .collect())
 }
 
-pub async fn insert(db: &ClientWrapper, ticket: Uuid, author: Uuid, body: &str, internal: bool) -> Result<Comment, ApiError> {
+pub async fn insert(
+    db: &ClientWrapper,
+    ticket: Uuid,
+    author: Uuid,
+    body: &str,
+    internal: bool,
+) -> Result<Comment, ApiError> {
     let stmt = db
         .prepare_cached(
             "WITH c AS (INSERT INTO comments (ticket_id, author_id, body, internal) VALUES ($1, $2, $3, $4)
@@ -51,6 +67,9 @@ pub async fn insert(db: &ClientWrapper, ticket: Uuid, author: Uuid, body: &str, 
         )
         .await
         .map_err(pg_error)?;
-    let row = db.query_one(&stmt, &[&ticket, &author, &body, &internal]).await.map_err(pg_error)?;
+    let row = db
+        .query_one(&stmt, &[&ticket, &author, &body, &internal])
+        .await
+        .map_err(pg_error)?;
     Ok(comment(&row))
 }

@@ -16,7 +16,10 @@ pub fn pg_error(err: tokio_postgres::Error) -> ApiError {
             return ApiError::conflict("already exists");
         }
         if *code == SqlState::FOREIGN_KEY_VIOLATION || *code == SqlState::CHECK_VIOLATION {
-            return ApiError::new(ErrorCode::ValidationFailed, "the request violates a data rule");
+            return ApiError::new(
+                ErrorCode::ValidationFailed,
+                "the request violates a data rule",
+            );
         }
         if *code == SqlState::ADMIN_SHUTDOWN || *code == SqlState::CONNECTION_FAILURE {
             return ApiError::unavailable("the tenant database", err).retry_after(1);

@@ -23,7 +23,8 @@ pub struct Ticket {
     pub updated_at: DateTime<Utc>,
 }
 
-const COLUMNS: &str = "id, title, description, status, priority, requester_id, assignee_id, created_at, updated_at";
+const COLUMNS: &str =
+    "id, title, description, status, priority, requester_id, assignee_id, created_at, updated_at";
 
 fn ticket(row: &Row) -> Ticket {
     Ticket {
@@ -51,16 +52,33 @@ pub struct Filter<'a> {
 const WHERE: &str = "($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR priority = $2)
                      AND ($3::uuid IS NULL OR assignee_id = $3) AND ($4::uuid IS NULL OR requester_id = $4)";
 
-pub async fn list(db: &ClientWrapper, f: &Filter<'_>, paging: Paging) -> Result<(Vec<Ticket>, i64), ApiError> {
+pub async fn list(
+    db: &ClientWrapper,
+    f: &Filter<'_>,
+    paging: Paging,
+) -> Result<(Vec<Ticket>, i64), ApiError> {
     let stmt = db
         .prepare_cached(&format!(
             "SELECT {COLUMNS} FROM tickets WHERE {WHERE} ORDER BY created_at DESC, id LIMIT $5 OFFSET $6"
         ))
         .await
         .map_err(pg_error)?;
-    let count = db.prepare_cached(&format!("SELECT count(*) FROM tickets WHERE {WHERE}")).await.map_err(pg_error)?;
+    let count = db
+        .prepare_cached(&format!("SELECT count(*) FROM tickets WHERE {WHERE}"))
+        .await
+        .map_err(pg_error)?;
     let rows = db
-        .query(&stmt, &[&f.status, &f.priority, &f.assignee, &f.requester, &paging.per_page, &paging.offset()])
+        .query(
+            &stmt,
+            &[
+                &f.status,
+                &f.priority,
+                &f.assignee,
+                &f.requester,
+                &paging.per_page,
+                &paging.offset(),
+            ],
+        )
         .await
         .map_err(pg_error)?;
     let total: i64 = db
@@ -72,24 +90,42 @@ pub async fn list(db: &ClientWrapper, f: &Filter<'_>, paging: Paging) -> Result<
 }
 
 /// One ticket; with `requester` set, only if that user opened it.
-pub async fn find(db: &ClientWrapper, id: Uuid, requester: Option<Uuid>) -> Result<Option<Ticket>, ApiError> {
+pub async fn find(
+    db: &ClientWrapper,
+    id: Uuid,
+    requester: Option<Uuid>,
+) -> Result<Option<Ticket>, ApiError> {
     let stmt = db
         .prepare_cached(&format!(
             "SELECT {COLUMNS} FROM tickets WHERE id = $1 AND ($2::uuid IS NULL OR requester_id = $2)"
         ))
         .await
         .map_err(pg_error)?;
-    Ok(db.query_opt(&stmt, &[&id, &requester]).await.map_err(pg_error)?.as_ref().map(ticket))
+    Ok(db
+        .query_opt(&stmt, &[&id, &requester])
+        .await
+        .map_err(pg_error)?
+        .as_ref()
+        .map(ticket))
 }
 
-pub async fn insert(db: &ClientWrapper, title: &str, description: &str, priority: &str, requester: Uuid) -> Result<Ticket, ApiError> {
+pub async fn insert(
+    db: &ClientWrapper,
+    title: &str,
+    description: &str,
+    priority: &str,
+    requester: Uuid,
+) -> Result<Ticket, ApiError> {
     let stmt = db
         .prepare_cached(&format!(
             "INSERT INTO tickets (title, description, priority, requester_id) VALUES ($1, $2, $3, $4) RETURNING {COLUMNS}"
         ))
         .await
         .map_err(pg_error)?;
-    let row = db.query_one(&stmt, &[&title, &description, &priority, &requester]).await.map_err(pg_error)?;
+    let row = db
+        .query_one(&stmt, &[&title, &description, &priority, &requester])
+        .await
+        .map_err(pg_error)?;
     Ok(ticket(&row))
 }
 
@@ -103,7 +139,12 @@ pub struct Changes<'a> {
     pub assignee: Option<Option<Uuid>>,
 }
 
-pub async fn update(db: &ClientWrapper, id: Uuid, requester: Option<Uuid>, c: &Changes<'_>) -> Result<Option<Ticket>, ApiError> {
+pub async fn update(
+    db: &ClientWrapper,
+    id: Uuid,
+    requester: Option<Uuid>,
+    c: &Changes<'_>,
+) -> Result<Option<Ticket>, ApiError> {
     let stmt = db
         .prepare_cached(&format!(
             "UPDATE tickets SET title = coalesce($3, title), description = coalesce($4, description),
@@ -116,7 +157,19 @@ pub async fn update(db: &ClientWrapper, id: Uuid, requester: Option<Uuid>, c: &C
     let set_assignee = c.assignee.is_some();
     let assignee = c.assignee.flatten();
     let row = db
-        .query_opt(&stmt, &[&id, &requester, &c.title, &c.description, &c.status, &c.priority, &set_assignee, &assignee])
+        .query_opt(
+            &stmt,
+            &[
+                &id,
+                &requester,
+                &c.title,
+                &c.description,
+                &c.status,
+                &c.priority,
+                &set_assignee,
+                &assignee,
+            ],
+        )
         .await
         .map_err(pg_error)?;
     Ok(row.as_ref().map(ticket))
@@ -124,6 +177,9 @@ pub async fn update(db: &ClientWrapper, id: Uuid, requester: Option<Uuid>, c: &C
 
 /// True if a ticket was deleted (its comments go with it).
 pub async fn delete(db: &ClientWrapper, id: Uuid) -> Result<bool, ApiError> {
-    let stmt = db.prepare_cached("DELETE FROM tickets WHERE id = $1").await.map_err(pg_error)?;
+    let stmt = db
+        .prepare_cached("DELETE FROM tickets WHERE id = $1")
+        .await
+        .map_err(pg_error)?;
     Ok(db.execute(&stmt, &[&id]).await.map_err(pg_error)? == 1)
 }

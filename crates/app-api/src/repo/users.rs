@@ -37,27 +37,57 @@ fn user(row: &Row) -> User {
 }
 
 pub async fn access(db: &ClientWrapper, id: Uuid) -> Result<Option<UserAccess>, ApiError> {
-    let stmt = db.prepare_cached("SELECT role, active FROM users WHERE id = $1").await.map_err(pg_error)?;
+    let stmt = db
+        .prepare_cached("SELECT role, active FROM users WHERE id = $1")
+        .await
+        .map_err(pg_error)?;
     let row = db.query_opt(&stmt, &[&id]).await.map_err(pg_error)?;
-    Ok(row.map(|r| UserAccess { role: Role::parse(r.get("role")).unwrap_or(Role::Customer), active: r.get("active") }))
+    Ok(row.map(|r| UserAccess {
+        role: Role::parse(r.get("role")).unwrap_or(Role::Customer),
+        active: r.get("active"),
+    }))
 }
 
 /// The id, hash, role and active flag of the user with this email, for login.
-pub async fn credentials(db: &ClientWrapper, email: &str) -> Result<Option<(Uuid, String, Role, bool)>, ApiError> {
+pub async fn credentials(
+    db: &ClientWrapper,
+    email: &str,
+) -> Result<Option<(Uuid, String, Role, bool)>, ApiError> {
     let stmt = db
-        .prepare_cached("SELECT id, password_hash, role, active FROM users WHERE lower(email) = lower($1)")
+        .prepare_cached(
+            "SELECT id, password_hash, role, active FROM users WHERE lower(email) = lower($1)",
+        )
         .await
         .map_err(pg_error)?;
     let row = db.query_opt(&stmt, &[&email]).await.map_err(pg_error)?;
-    Ok(row.map(|r| (r.get(0), r.get(1), Role::parse(r.get(2)).unwrap_or(Role::Customer), r.get(3))))
+    Ok(row.map(|r| {
+        (
+            r.get(0),
+            r.get(1),
+            Role::parse(r.get(2)).unwrap_or(Role::Customer),
+            r.get(3),
+        )
+    }))
 }
 
 pub async fn find(db: &ClientWrapper, id: Uuid) -> Result<Option<User>, ApiError> {
-    let stmt = db.prepare_cached(&format!("SELECT {COLUMNS} FROM users WHERE id = $1")).await.map_err(pg_error)?;
-    Ok(db.query_opt(&stmt, &[&id]).await.map_err(pg_error)?.as_ref().map(user))
+    let stmt = db
+        .prepare_cached(&format!("SELECT {COLUMNS} FROM users WHERE id = $1"))
+        .await
+        .map_err(pg_error)?;
+    Ok(db
+        .query_opt(&stmt, &[&id])
+        .await
+        .map_err(pg_error)?
+        .as_ref()
+        .map(user))
 }
 
-pub async fn list(db: &ClientWrapper, role: Option<Role>, paging: Paging) -> Result<(Vec<User>, i64), ApiError> {
+pub async fn list(
+    db: &ClientWrapper,
+    role: Option<Role>,
+    paging: Paging,
+) -> Result<(Vec<User>, i64), ApiError> {
     let role = role.map(Role::as_str);
     let stmt = db
         .prepare_cached(&format!(
@@ -70,26 +100,40 @@ pub async fn list(db: &ClientWrapper, role: Option<Role>, paging: Paging) -> Res
         .prepare_cached("SELECT count(*) FROM users WHERE ($1::text IS NULL OR role = $1)")
         .await
         .map_err(pg_error)?;
-    let rows = db.query(&stmt, &[&role, &paging.per_page, &paging.offset()]).await.map_err(pg_error)?;
-    let total: i64 = db.query_one(&count, &[&role]).await.map_err(pg_error)?.get(0);
+    let rows = db
+        .query(&stmt, &[&role, &paging.per_page, &paging.offset()])
+        .await
+        .map_err(pg_error)?;
+    let total: i64 = db
+        .query_one(&count, &[&role])
+        .await
+        .map_err(pg_error)?
+        .get(0);
     Ok((rows.iter().map(user).collect(), total))
 }
 
-pub async fn insert(db: &ClientWrapper, email: &str, name: &str, role: Role, hash: &str) -> Result<User, ApiError> {
+pub async fn insert(
+    db: &ClientWrapper,
+    email: &str,
+    name: &str,
+    role: Role,
+    hash: &str,
+) -> Result<User, ApiError> {
     let stmt = db
         .prepare_cached(&format!(
             "INSERT INTO users (email, name, role, password_hash) VALUES ($1, $2, $3, $4) RETURNING {COLUMNS}"
         ))
         .await
         .map_err(pg_error)?;
-    let row = db.query_one(&stmt, &[&email, &name, &role.as_str(), &hash]).await.map_err(|e| {
-        match pg_error(e) {
+    let row = db
+        .query_one(&stmt, &[&email, &name, &role.as_str(), &hash])
+        .await
+        .map_err(|e| match pg_error(e) {
             err if err.code == tenancy_core::ErrorCode::Conflict => {
                 ApiError::conflict(format!("a user with email {email} already exists"))
             }
             err => err,
-        }
-    })?;
+        })?;
     Ok(user(&row))
 }
 
@@ -111,6 +155,9 @@ pub async fn update(
         .await
         .map_err(pg_error)?;
     let role = role.map(Role::as_str);
-    let row = db.query_opt(&stmt, &[&id, &name, &role, &active, &hash]).await.map_err(pg_error)?;
+    let row = db
+        .query_opt(&stmt, &[&id, &name, &role, &active, &hash])
+        .await
+        .map_err(pg_error)?;
     Ok(row.as_ref().map(user))
 }

@@ -19,9 +19,21 @@ async fn check<F: std::future::Future<Output = Result<(), String>>>(fut: F) -> C
     let outcome = tokio::time::timeout(Duration::from_secs(2), fut).await;
     let latency_ms = start.elapsed().as_millis();
     match outcome {
-        Ok(Ok(())) => Check { status: "ok", latency_ms, error: None },
-        Ok(Err(e)) => Check { status: "error", latency_ms, error: Some(e) },
-        Err(_) => Check { status: "error", latency_ms, error: Some("timed out".into()) },
+        Ok(Ok(())) => Check {
+            status: "ok",
+            latency_ms,
+            error: None,
+        },
+        Ok(Err(e)) => Check {
+            status: "error",
+            latency_ms,
+            error: Some(e),
+        },
+        Err(_) => Check {
+            status: "error",
+            latency_ms,
+            error: Some("timed out".into()),
+        },
     }
 }
 
@@ -39,7 +51,11 @@ pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
     let db = check(state.directory.ping());
     let redis = check(async {
         let mut conn = state.redis.clone();
-        redis::cmd("PING").query_async::<String>(&mut conn).await.map(|_| ()).map_err(|e| e.to_string())
+        redis::cmd("PING")
+            .query_async::<String>(&mut conn)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
     });
     let (db, redis) = tokio::join!(db, redis);
     let limits = &state.settings.pools;
@@ -56,5 +72,9 @@ pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
         "status": if healthy { "ok" } else { "unavailable" },
         "checks": {"control_db": db, "redis": redis, "pool_factory": pools},
     });
-    if healthy { HttpResponse::Ok().json(body) } else { HttpResponse::ServiceUnavailable().json(body) }
+    if healthy {
+        HttpResponse::Ok().json(body)
+    } else {
+        HttpResponse::ServiceUnavailable().json(body)
+    }
 }

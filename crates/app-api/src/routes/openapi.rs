@@ -8,10 +8,18 @@ struct BearerAuth;
 
 impl Modify for BearerAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        openapi.components.get_or_insert_with(Default::default).add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
-        );
+        openapi
+            .components
+            .get_or_insert_with(Default::default)
+            .add_security_scheme(
+                "bearer",
+                SecurityScheme::Http(
+                    HttpBuilder::new()
+                        .scheme(HttpAuthScheme::Bearer)
+                        .bearer_format("JWT")
+                        .build(),
+                ),
+            );
     }
 }
 
@@ -46,7 +54,11 @@ pub async fn spec() -> HttpResponse {
     // Handlers are mounted in the `/v1` scope; their annotations carry the inner path.
     let paths = std::mem::take(&mut doc.paths.paths);
     for (path, item) in paths {
-        let full = if path.starts_with("/health") || path == "/metrics" { path } else { format!("/v1{path}") };
+        let full = if path.starts_with("/health") || path == "/metrics" {
+            path
+        } else {
+            format!("/v1{path}")
+        };
         doc.paths.paths.insert(full, item);
     }
     HttpResponse::Ok().json(doc)

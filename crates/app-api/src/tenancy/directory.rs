@@ -9,9 +9,9 @@ use moka::future::Cache;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tenancy_core::ApiError;
 use tenancy_core::crypto::Sealed;
 use tenancy_core::domain::{Plan, TenantSlug, TenantStatus};
-use tenancy_core::ApiError;
 use uuid::Uuid;
 
 /// A tenant as the app plane needs it.
@@ -29,7 +29,10 @@ pub struct TenantRecord {
 
 impl std::fmt::Debug for TenantRecord {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TenantRecord").field("id", &self.id).field("slug", &self.slug).finish_non_exhaustive()
+        f.debug_struct("TenantRecord")
+            .field("id", &self.id)
+            .field("slug", &self.slug)
+            .finish_non_exhaustive()
     }
 }
 
@@ -42,7 +45,11 @@ struct Ttl {
 
 impl Expiry<String, Entry> for Ttl {
     fn expire_after_create(&self, _key: &String, value: &Entry, _at: Instant) -> Option<Duration> {
-        Some(if value.is_some() { self.known } else { self.unknown })
+        Some(if value.is_some() {
+            self.known
+        } else {
+            self.unknown
+        })
     }
 }
 
@@ -53,14 +60,18 @@ pub struct Directory {
     cache: Cache<String, Entry>,
 }
 
-const LOOKUP: &str = "SELECT id, slug, plan, status, db_name, db_role, db_password_sealed, db_key_version
+const LOOKUP: &str =
+    "SELECT id, slug, plan, status, db_name, db_role, db_password_sealed, db_key_version
                       FROM tenants WHERE slug = $1 AND purged_at IS NULL";
 
 impl Directory {
     pub fn new(control: deadpool_postgres::Pool, ttl: Duration, negative_ttl: Duration) -> Self {
         let cache = Cache::builder()
             .max_capacity(100_000)
-            .expire_after(Ttl { known: ttl, unknown: negative_ttl })
+            .expire_after(Ttl {
+                known: ttl,
+                unknown: negative_ttl,
+            })
             .build();
         Self { control, cache }
     }
@@ -75,7 +86,9 @@ impl Directory {
         self.cache
             .try_get_with(slug.as_str().to_string(), self.load(slug))
             .await
-            .map_err(|e: Arc<ApiError>| ApiError::unavailable("the control database", e.to_string()))
+            .map_err(|e: Arc<ApiError>| {
+                ApiError::unavailable("the control database", e.to_string())
+            })
     }
 
     async fn load(&self, slug: &TenantSlug) -> Result<Entry, ApiError> {
@@ -97,7 +110,8 @@ impl Directory {
         let status: String = row.get("status");
         let sealed_bytes: Option<Vec<u8>> = row.get("db_password_sealed");
         let key_version: Option<i16> = row.get("db_key_version");
-        let status = TenantStatus::parse(&status).ok_or_else(|| ApiError::internal(format!("unknown status {status}")))?;
+        let status = TenantStatus::parse(&status)
+            .ok_or_else(|| ApiError::internal(format!("unknown status {status}")))?;
         let sealed = Sealed {
             key_version: key_version.unwrap_or_default(),
             bytes: sealed_bytes.unwrap_or_default(),
@@ -136,7 +150,10 @@ impl Directory {
     /// The control database answers (readiness).
     pub async fn ping(&self) -> Result<(), String> {
         let client = self.control.get().await.map_err(|e| e.to_string())?;
-        client.simple_query("SELECT 1").await.map_err(|e| e.to_string())?;
+        client
+            .simple_query("SELECT 1")
+            .await
+            .map_err(|e| e.to_string())?;
         Ok(())
     }
 }

@@ -35,7 +35,9 @@ pub async fn listen(
             tracing::info!(%channel, "listening for tenant changes");
             let mut messages = pubsub.on_message();
             while let Some(msg) = messages.next().await {
-                let Ok(payload) = msg.get_payload::<String>() else { continue };
+                let Ok(payload) = msg.get_payload::<String>() else {
+                    continue;
+                };
                 let Ok(change) = serde_json::from_str::<TenantChanged>(&payload) else {
                     tracing::warn!("ignoring malformed tenant-change message");
                     continue;

@@ -10,11 +10,11 @@
 use super::directory::TenantRecord;
 use crate::settings::PoolLimits;
 use deadpool::managed::{self, Metrics, PoolError, RecycleError, RecycleResult, TimeoutType};
-use deadpool_postgres::{ClientWrapper, ManagerConfig, RecyclingMethod};
+use deadpool_postgres::ClientWrapper;
 use moka::future::Cache;
 use moka::notification::RemovalCause;
 use secrecy::ExposeSecret;
-use std::ops::{Deref, DerefMut};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 use tenancy_core::crypto::Keyring;
@@ -23,24 +23,9 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_postgres::NoTls;
 use uuid::Uuid;
 
-/// A tenant connection together with its share of the global budget.
-pub struct Conn {
-    client: ClientWrapper,
-    _permit: OwnedSemaphorePermit,
-}
-
-impl Deref for Conn {
-    type Target = ClientWrapper;
-    fn deref(&self) -> &ClientWrapper {
-        &self.client
-    }
-}
-
-impl DerefMut for Conn {
-    fn deref_mut(&mut self) -> &mut ClientWrapper {
-        &mut self.client
-    }
-}
+/// A tenant connection. Its budget permit lives in the task that drives the connection,
+/// so it is released only once the connection has really closed.
+pub type Conn = ClientWrapper;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConnError {
@@ -50,12 +35,15 @@ pub enum ConnError {
     Pg(#[from] tokio_postgres::Error),
 }
 
-/// deadpool-postgres' manager, plus a budget permit per connection.
+/// Opens tenant connections, each holding one permit of the global budget.
 pub struct BudgetedManager {
-    pg: deadpool_postgres::Manager,
+    config: tokio_postgres::Config,
     tenant_id: Uuid,
     budget: Arc<Semaphore>,
     wait: Duration,
+    /// Time given to the server to reap a closed backend before its permit is reused, so
+    /// `pg_stat_activity` never shows more than the budget.
+    close_grace: Duration,
     factory: Weak<Inner>,
 }
 
@@ -78,7 +66,9 @@ impl BudgetedManager {
                 return Err(ConnError::Budget);
             }
             let slice = left.min(Duration::from_millis(20));
-            if let Ok(Ok(p)) = tokio::time::timeout(slice, self.budget.clone().acquire_owned()).await {
+            if let Ok(Ok(p)) =
+                tokio::time::timeout(slice, self.budget.clone().acquire_owned()).await
+            {
                 return Ok(p);
             }
         }
@@ -91,21 +81,29 @@ impl managed::Manager for BudgetedManager {
 
     async fn create(&self) -> Result<Conn, ConnError> {
         let permit = self.permit().await?;
-        let client = managed::Manager::create(&self.pg).await?;
-        Ok(Conn { client, _permit: permit })
+        let (client, connection) = self.config.connect(NoTls).await?;
+        let grace = self.close_grace;
+        // Ends when the client is dropped (the connection then sends Terminate and closes)
+        // or the server goes away; only then is the permit given back.
+        tokio::spawn(async move {
+            let _ = connection.await;
+            tokio::time::sleep(grace).await;
+            drop(permit);
+        });
+        // ClientWrapper aborts the task it is given when dropped; give it one with nothing
+        // to abort, so dropping the client closes the connection gracefully instead.
+        Ok(ClientWrapper::new(client, tokio::spawn(async {})))
     }
 
-    async fn recycle(&self, conn: &mut Conn, metrics: &Metrics) -> RecycleResult<ConnError> {
-        managed::Manager::recycle(&self.pg, &mut conn.client, metrics)
+    async fn recycle(&self, conn: &mut Conn, _: &Metrics) -> RecycleResult<ConnError> {
+        if conn.is_closed() {
+            return Err(RecycleError::message("connection closed"));
+        }
+        // The cheapest round trip: proves the backend is still there.
+        conn.simple_query("")
             .await
-            .map_err(|e| match e {
-                RecycleError::Message(m) => RecycleError::Message(m),
-                RecycleError::Backend(e) => RecycleError::Backend(ConnError::Pg(e)),
-            })
-    }
-
-    fn detach(&self, conn: &mut Conn) {
-        managed::Manager::detach(&self.pg, &mut conn.client);
+            .map(|_| ())
+            .map_err(|e| RecycleError::Backend(ConnError::Pg(e)))
     }
 }
 
@@ -122,18 +120,17 @@ pub struct TenantPool {
     fingerprint: u64,
 }
 
-impl TenantPool {
-    /// A connection, or the error a client should see.
-    pub async fn get(&self) -> Result<Client, ApiError> {
-        self.pool.get().await.map_err(|e| match e {
-            PoolError::Timeout(TimeoutType::Wait) | PoolError::Backend(ConnError::Budget) => {
-                metrics::counter!("tenant_pool_limit_rejections_total").increment(1);
-                ApiError::new(ErrorCode::ConnectionLimit, "all connections for this tenant are busy; retry shortly")
-                    .retry_after(1)
-            }
-            PoolError::Closed => ApiError::unavailable("the tenant database pool", "pool closed (evicted)").retry_after(1),
-            other => ApiError::unavailable("the tenant database", other.to_string()),
-        })
+fn pool_error(e: PoolError<ConnError>) -> ApiError {
+    match e {
+        PoolError::Timeout(TimeoutType::Wait) | PoolError::Backend(ConnError::Budget) => {
+            metrics::counter!("tenant_pool_limit_rejections_total").increment(1);
+            ApiError::new(
+                ErrorCode::ConnectionLimit,
+                "all connections for this tenant are busy; retry shortly",
+            )
+            .retry_after(1)
+        }
+        other => ApiError::unavailable("the tenant database", other.to_string()),
     }
 }
 
@@ -180,17 +177,34 @@ impl PoolFactory {
                     RemovalCause::Size => evicted("capacity"),
                     RemovalCause::Explicit | RemovalCause::Replaced => {}
                 }
-                // Idle connections close now; busy ones when their request returns them.
-                pool.pool.close();
+                // Idle connections close now. The pool itself is not closed: a request that
+                // still holds it finishes normally, and when the last one lets go the pool is
+                // dropped with its remaining connections. (Closing it would fail requests
+                // that just built a pool moka declined to admit.)
+                pool.pool.retain(|_, _| false);
                 tracing::debug!(tenant.slug = %pool.slug, ?cause, "tenant pool closed");
             })
             .build();
         let budget = Arc::new(Semaphore::new(limits.max_total));
-        Self { inner: Arc::new(Inner { created: Default::default(), cache, budget, limits, keyring, host, port }) }
+        Self {
+            inner: Arc::new(Inner {
+                created: Default::default(),
+                cache,
+                budget,
+                limits,
+                keyring,
+                host,
+                port,
+            }),
+        }
     }
 
     fn pool_size(&self, record: &TenantRecord) -> usize {
-        record.plan.max_connections().min(self.inner.limits.max_per_tenant).max(1)
+        record
+            .plan
+            .max_connections()
+            .min(self.inner.limits.max_per_tenant)
+            .max(1)
     }
 
     fn build(&self, record: &TenantRecord) -> Result<TenantPool, ApiError> {
@@ -207,14 +221,10 @@ impl PoolFactory {
             .password(password.expose_secret())
             .application_name("app-api")
             .connect_timeout(Duration::from_secs(5));
-        let pg = deadpool_postgres::Manager::from_config(
-            cfg,
-            NoTls,
-            ManagerConfig { recycling_method: RecyclingMethod::Verified },
-        );
         let wait = self.inner.limits.acquire_wait;
         let manager = BudgetedManager {
-            pg,
+            config: cfg,
+            close_grace: self.inner.limits.close_grace,
             tenant_id: record.id,
             budget: self.inner.budget.clone(),
             wait,
@@ -229,9 +239,14 @@ impl PoolFactory {
             .build()
             .map_err(ApiError::internal)?;
         metrics::counter!("tenant_pool_created_total").increment(1);
-        self.inner.created.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.inner.created.fetch_add(1, Ordering::Relaxed);
         tracing::debug!(tenant.slug = %record.slug, size = self.pool_size(record), "tenant pool built");
-        Ok(TenantPool { tenant_id: record.id, slug: record.slug.clone(), pool, fingerprint: record.fingerprint })
+        Ok(TenantPool {
+            tenant_id: record.id,
+            slug: record.slug.clone(),
+            pool,
+            fingerprint: record.fingerprint,
+        })
     }
 
     /// The tenant's pool, built on first use; concurrent first requests build one pool.
@@ -242,11 +257,39 @@ impl PoolFactory {
             }
             self.evict(record.id, "credentials").await;
         }
-        self.inner
+        let built = AtomicBool::new(false);
+        let pool = self
+            .inner
             .cache
-            .try_get_with(record.id, async { self.build(record).map(Arc::new) })
+            .try_get_with(record.id, async {
+                built.store(true, Ordering::Relaxed);
+                self.build(record).map(Arc::new)
+            })
             .await
-            .map_err(|e: Arc<ApiError>| ApiError::internal(e.to_string()))
+            .map_err(|e: Arc<ApiError>| ApiError::internal(e.to_string()))?;
+        if built.load(Ordering::Relaxed) {
+            // moka enforces its capacity lazily; enforce it now so POOL_MAX_TENANTS holds
+            // right after a new pool (the cold path, so the cost does not matter).
+            self.inner.cache.run_pending_tasks().await;
+        }
+        Ok(pool)
+    }
+
+    /// A connection to the tenant's database. A pool closed under us (evicted for capacity
+    /// or health while this request held it) is replaced by a fresh one.
+    pub async fn client(
+        &self,
+        record: &TenantRecord,
+        mut pool: Arc<TenantPool>,
+    ) -> Result<Client, ApiError> {
+        for _ in 0..3 {
+            match pool.pool.get().await {
+                Ok(client) => return Ok(client),
+                Err(PoolError::Closed) => pool = self.pool(record).await?,
+                Err(e) => return Err(pool_error(e)),
+            }
+        }
+        Err(ApiError::unavailable("the tenant database pool", "pool kept closing").retry_after(1))
     }
 
     /// Closes a tenant's pool now (suspension, credential change, failed health check).
@@ -263,11 +306,11 @@ impl PoolFactory {
 
     /// Pools built by this factory since start.
     pub fn created(&self) -> u64 {
-        self.inner.created.load(std::sync::atomic::Ordering::Relaxed)
+        self.inner.created.load(Ordering::Relaxed)
     }
 
     pub fn pools(&self) -> u64 {
-        self.inner.cache.entry_count()
+        self.inner.cache.iter().count() as u64
     }
 
     /// Runs expiry, pings every pool that has idle connections, evicts the ones that fail,
@@ -282,7 +325,10 @@ impl PoolFactory {
             }
             let ping = async {
                 let client = pool.pool.get().await.map_err(|e| e.to_string())?;
-                client.simple_query("SELECT 1").await.map_err(|e| e.to_string())?;
+                client
+                    .simple_query("SELECT 1")
+                    .await
+                    .map_err(|e| e.to_string())?;
                 Ok::<(), String>(())
             };
             let outcome = tokio::time::timeout(Duration::from_secs(2), ping).await;

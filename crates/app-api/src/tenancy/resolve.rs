@@ -5,7 +5,7 @@
 //! The slug is validated before it is looked up, so it never reaches SQL unvalidated.
 
 use super::directory::TenantRecord;
-use super::pools::{Client, TenantPool};
+use super::pools::{Client, PoolFactory, TenantPool};
 use crate::state::AppState;
 use actix_web::body::MessageBody;
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
@@ -28,7 +28,13 @@ fn outcome(o: &'static str) {
 
 /// The subdomain of `host` under `domain`, if any (`acme.example.com` -> `acme`).
 fn subdomain<'a>(host: &'a str, domain: &str) -> Option<&'a str> {
-    let host = host.rsplit_once(':').map_or(host, |(h, port)| if port.bytes().all(|b| b.is_ascii_digit()) { h } else { host });
+    let host = host.rsplit_once(':').map_or(host, |(h, port)| {
+        if port.bytes().all(|b| b.is_ascii_digit()) {
+            h
+        } else {
+            host
+        }
+    });
     let sub = host.strip_suffix(domain)?.strip_suffix('.')?;
     (!sub.is_empty()).then_some(sub)
 }
@@ -39,13 +45,20 @@ pub fn requested_slug(req: &HttpRequest, app_domain: Option<&str>) -> Result<Ten
         None => None,
         Some(v) => Some(
             v.to_str()
-                .map_err(|_| ApiError::new(ErrorCode::InvalidTenantSlug, "X-Tenant-Slug is not valid text"))?
+                .map_err(|_| {
+                    ApiError::new(
+                        ErrorCode::InvalidTenantSlug,
+                        "X-Tenant-Slug is not valid text",
+                    )
+                })?
                 .trim(),
         ),
     }
     .filter(|s| !s.is_empty());
     let host = req.connection_info().host().to_ascii_lowercase();
-    let sub = app_domain.and_then(|d| subdomain(&host, d)).map(str::to_string);
+    let sub = app_domain
+        .and_then(|d| subdomain(&host, d))
+        .map(str::to_string);
     let raw = match (header, sub.as_deref()) {
         (None, None) => {
             outcome("required");
@@ -89,13 +102,20 @@ pub async fn resolve_tenant(
         TenantStatus::Active => {}
         TenantStatus::Provisioning => {
             outcome("provisioning");
-            return Err(ApiError::new(ErrorCode::TenantProvisioning, "the tenant is still being provisioned")
-                .retry_after(2)
-                .into());
+            return Err(ApiError::new(
+                ErrorCode::TenantProvisioning,
+                "the tenant is still being provisioned",
+            )
+            .retry_after(2)
+            .into());
         }
         other => {
             outcome("inactive");
-            return Err(ApiError::new(ErrorCode::TenantInactive, format!("the tenant is {}", other.as_str())).into());
+            return Err(ApiError::new(
+                ErrorCode::TenantInactive,
+                format!("the tenant is {}", other.as_str()),
+            )
+            .into());
         }
     }
     outcome("resolved");
@@ -108,6 +128,7 @@ pub async fn resolve_tenant(
 pub struct Tenant {
     pub record: Arc<TenantRecord>,
     pool: Arc<TenantPool>,
+    pools: PoolFactory,
 }
 
 impl Tenant {
@@ -117,7 +138,7 @@ impl Tenant {
 
     /// A connection to this tenant's database (429 when its allowance is busy).
     pub async fn db(&self) -> Result<Client, ApiError> {
-        self.pool.get().await
+        self.pools.client(&self.record, self.pool.clone()).await
     }
 }
 
@@ -140,7 +161,11 @@ impl FromRequest for Tenant {
             let record = record?;
             let state = state.ok_or_else(|| ApiError::internal("application state missing"))?;
             let pool = state.pools.pool(&record).await?;
-            Ok(Tenant { record, pool })
+            Ok(Tenant {
+                record,
+                pool,
+                pools: state.pools.clone(),
+            })
         })
     }
 }
@@ -152,7 +177,10 @@ mod tests {
     #[test]
     fn subdomains_are_read_under_the_app_domain_only() {
         assert_eq!(subdomain("acme.example.com", "example.com"), Some("acme"));
-        assert_eq!(subdomain("acme.example.com:3000", "example.com"), Some("acme"));
+        assert_eq!(
+            subdomain("acme.example.com:3000", "example.com"),
+            Some("acme")
+        );
         assert_eq!(subdomain("example.com", "example.com"), None);
         assert_eq!(subdomain("acme.other.com", "example.com"), None);
         assert_eq!(subdomain("acmeexample.com", "example.com"), None);

@@ -11,7 +11,8 @@ use tenancy_core::domain::Email;
 use tenancy_core::password;
 
 pub async fn create(raw_email: &str) -> anyhow::Result<()> {
-    let email = Email::parse(raw_email).map_err(|_| anyhow::anyhow!("--email is not a valid email address"))?;
+    let email = Email::parse(raw_email)
+        .map_err(|_| anyhow::anyhow!("--email is not a valid email address"))?;
     let mut input = String::new();
     std::io::stdin()
         .take(4096)

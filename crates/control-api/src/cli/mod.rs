@@ -11,7 +11,11 @@ use tenancy_core::config::ProcessEnv;
 use tokio_util::sync::CancellationToken;
 
 #[derive(Parser)]
-#[command(name = "control-api", version, about = "Tenant registry API and provisioning worker")]
+#[command(
+    name = "control-api",
+    version,
+    about = "Tenant registry API and provisioning worker"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -90,9 +94,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("control database is up to date");
             Ok(())
         }
-        Command::Tenants { command: TenantsCommand::Migrate { concurrency } } => {
-            tenants_migrate::run(concurrency).await
-        }
-        Command::Admin { command: AdminCommand::Create { email, password_stdin: _ } } => admin::create(&email).await,
+        Command::Tenants {
+            command: TenantsCommand::Migrate { concurrency },
+        } => tenants_migrate::run(concurrency).await,
+        Command::Admin {
+            command:
+                AdminCommand::Create {
+                    email,
+                    password_stdin: _,
+                },
+        } => admin::create(&email).await,
     }
 }

@@ -31,7 +31,10 @@ pub async fn run(concurrency: usize) -> anyhow::Result<()> {
                         bytes: t.db_password_sealed.clone().context("no credentials")?,
                     };
                     let pw = state.settings.keyring.open(t.id, &sealed)?;
-                    state.provisioner.migrate_and_seed(&t.db_name, &t.db_role, &pw, None).await
+                    state
+                        .provisioner
+                        .migrate_and_seed(&t.db_name, &t.db_role, &pw, None)
+                        .await
                 }
                 .await;
                 match &outcome {
@@ -45,7 +48,10 @@ pub async fn run(concurrency: usize) -> anyhow::Result<()> {
         .collect()
         .await;
     let failed = results.iter().filter(|ok| !**ok).count();
-    println!("{} of {total} tenants migrated, {failed} failed", total - failed);
+    println!(
+        "{} of {total} tenants migrated, {failed} failed",
+        total - failed
+    );
     if failed > 0 {
         anyhow::bail!("{failed} tenant(s) failed to migrate; rerun to resume");
     }

@@ -45,7 +45,11 @@ pub enum FaultKind {
 
 impl Fault {
     pub fn new(at: Step, kind: FaultKind) -> Self {
-        Self { at, kind, armed: AtomicBool::new(true) }
+        Self {
+            at,
+            kind,
+            armed: AtomicBool::new(true),
+        }
     }
 
     pub fn disarm(&self) {

@@ -46,19 +46,33 @@ impl Queue {
     /// empty queue only when its heartbeat fires, so the heartbeat is the queue latency.
     pub fn new(conn: ConnectionManager, prefix: &str, poll: Duration) -> Self {
         // A worker is presumed dead after ~10 s without a heartbeat, whatever the poll rate.
-        let missed = (Duration::from_secs(10).as_millis() / poll.as_millis().max(1)).max(2) as usize;
+        let missed =
+            (Duration::from_secs(10).as_millis() / poll.as_millis().max(1)).max(2) as usize;
         let config = Config::default()
             .queue(format!("{prefix}:{QUEUE_NAME}"))
             .heartbeat_interval(poll)
             .missed_heartbeats(missed);
-        Self { storage: RedisStorage::new(conn).with_config(config) }
+        Self {
+            storage: RedisStorage::new(conn).with_config(config),
+        }
     }
 
     pub async fn push(&self, job: &Job) -> Result<(), BoxDynError> {
-        let kind = if job.kind == "purge" { JobKind::Purge } else { JobKind::Provision };
-        let msg = JobMessage { job_id: job.id, tenant_id: job.tenant_id, kind };
+        let kind = if job.kind == "purge" {
+            JobKind::Purge
+        } else {
+            JobKind::Provision
+        };
+        let msg = JobMessage {
+            job_id: job.id,
+            tenant_id: job.tenant_id,
+            kind,
+        };
         let mut storage = self.storage.clone();
-        storage.push(msg).await.map_err(|e| Box::new(e) as BoxDynError)
+        storage
+            .push(msg)
+            .await
+            .map_err(|e| Box::new(e) as BoxDynError)
     }
 
     fn storage(&self) -> RedisStorage<JobMessage> {
@@ -89,7 +103,13 @@ pub async fn execute(state: &AppState, job_id: Uuid) -> anyhow::Result<()> {
             return Ok(());
         };
         let Some(tenant) = tenants::find(&state.db, job.tenant_id).await? else {
-            jobs::finish(&state.db, job.id, "cancelled", Some("tenant no longer exists")).await?;
+            jobs::finish(
+                &state.db,
+                job.id,
+                "cancelled",
+                Some("tenant no longer exists"),
+            )
+            .await?;
             return Ok(());
         };
         let started = Instant::now();
@@ -110,7 +130,8 @@ pub async fn execute(state: &AppState, job_id: Uuid) -> anyhow::Result<()> {
                     let since_created = (chrono::Utc::now().fixed_offset() - job.created_at)
                         .to_std()
                         .unwrap_or(started.elapsed());
-                    metrics::histogram!("provisioning_duration_seconds").record(since_created.as_secs_f64());
+                    metrics::histogram!("provisioning_duration_seconds")
+                        .record(since_created.as_secs_f64());
                 }
                 if let Some(t) = tenants::find(&state.db, tenant.id).await? {
                     crate::events::publish(state, &t).await;
@@ -142,7 +163,13 @@ async fn give_up(state: &AppState, job: &Job, message: &str) -> anyhow::Result<(
     let txn = state.db.begin().await?;
     jobs::finish(&txn, job.id, "failed", Some(message)).await?;
     let failed = if job.kind == "provision" {
-        tenants::transition(&txn, job.tenant_id, &[TenantStatus::Provisioning], TenantStatus::Failed).await?
+        tenants::transition(
+            &txn,
+            job.tenant_id,
+            &[TenantStatus::Provisioning],
+            TenantStatus::Failed,
+        )
+        .await?
     } else {
         None
     };
@@ -160,12 +187,10 @@ async fn handle(msg: JobMessage, state: Data<AppState>) -> Result<(), BoxDynErro
     let span = tracing::info_span!("job", job.id = %msg.job_id, tenant.id = %msg.tenant_id, job.kind = msg.kind.as_str());
     let _enter = span.enter();
     drop(_enter);
-    execute(&state, msg.job_id)
-        .await
-        .map_err(|e| {
-            tracing::error!(job.id = %msg.job_id, error = %format!("{e:#}"), "job handler error");
-            Box::<dyn std::error::Error + Send + Sync>::from(format!("{e:#}"))
-        })
+    execute(&state, msg.job_id).await.map_err(|e| {
+        tracing::error!(job.id = %msg.job_id, error = %format!("{e:#}"), "job handler error");
+        Box::<dyn std::error::Error + Send + Sync>::from(format!("{e:#}"))
+    })
 }
 
 /// Runs the worker and the reconciler until `shutdown` is cancelled.

@@ -27,15 +27,24 @@ async fn credentials(state: &AppState, tenant: &Tenant) -> anyhow::Result<Secret
     let keyring = &state.settings.keyring;
     if tenant.db_password_sealed.is_none() {
         let sealed = keyring.seal(tenant.id, &crate::provisioner::generate_password());
-        tenants::set_credentials_once(&state.db, tenant.id, sealed.bytes, sealed.key_version).await?;
+        tenants::set_credentials_once(&state.db, tenant.id, sealed.bytes, sealed.key_version)
+            .await?;
     }
     // Re-read: a concurrent run may have stored its password first, and that one wins.
-    let stored = tenants::find(&state.db, tenant.id).await?.context("tenant vanished")?;
+    let stored = tenants::find(&state.db, tenant.id)
+        .await?
+        .context("tenant vanished")?;
     let sealed = Sealed {
-        key_version: stored.db_key_version.context("sealed password without key version")?,
-        bytes: stored.db_password_sealed.context("sealed password missing")?,
+        key_version: stored
+            .db_key_version
+            .context("sealed password without key version")?,
+        bytes: stored
+            .db_password_sealed
+            .context("sealed password missing")?,
     };
-    keyring.open(tenant.id, &sealed).context("decrypting the tenant's database password")
+    keyring
+        .open(tenant.id, &sealed)
+        .context("decrypting the tenant's database password")
 }
 
 /// Runs every step; returns once the tenant is `active`.
@@ -46,7 +55,8 @@ pub async fn run(state: &AppState, job: &Job, tenant: &Tenant) -> anyhow::Result
     let password = credentials(state, tenant).await?;
 
     step(state, job, Step::CreateRole).await?;
-    p.ensure_role(&tenant.db_role, &password, ROLE_CONNECTION_LIMIT).await?;
+    p.ensure_role(&tenant.db_role, &password, ROLE_CONNECTION_LIMIT)
+        .await?;
 
     step(state, job, Step::CreateDatabase).await?;
     p.ensure_database(&tenant.db_name, &tenant.db_role).await?;
@@ -59,7 +69,8 @@ pub async fn run(state: &AppState, job: &Job, tenant: &Tenant) -> anyhow::Result
         .seed_admin_email
         .as_deref()
         .zip(tenant.seed_admin_password_hash.as_deref());
-    p.migrate_and_seed(&tenant.db_name, &tenant.db_role, &password, seed).await?;
+    p.migrate_and_seed(&tenant.db_name, &tenant.db_role, &password, seed)
+        .await?;
 
     step(state, job, Step::Activate).await?;
     let txn = state.db.begin().await?;

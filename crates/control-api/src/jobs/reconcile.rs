@@ -14,7 +14,11 @@ pub async fn run(state: AppState, shutdown: CancellationToken) {
     loop {
         // At start-up every queued job is re-queued (Redis may have lost it); later only
         // those queued for longer than a period.
-        let queued_for = if first { Duration::ZERO } else { state.settings.reconcile_every };
+        let queued_for = if first {
+            Duration::ZERO
+        } else {
+            state.settings.reconcile_every
+        };
         first = false;
         if let Err(e) = once(&state, queued_for).await {
             tracing::warn!(error = %format!("{e:#}"), "reconciler pass failed");
@@ -30,14 +34,28 @@ pub async fn run(state: AppState, shutdown: CancellationToken) {
 pub async fn once(state: &AppState, queued_for: Duration) -> anyhow::Result<usize> {
     let mut requeued = 0;
     for tenant in tenants::provisioning_without_open_job(&state.db).await? {
-        let job = jobs::insert(&state.db, tenant.id, JobKind::Provision, state.settings.job_max_attempts).await?;
+        let job = jobs::insert(
+            &state.db,
+            tenant.id,
+            JobKind::Provision,
+            state.settings.job_max_attempts,
+        )
+        .await?;
         tracing::info!(tenant.slug = %tenant.slug, job.id = %job.id, "tenant stuck in provisioning: new job");
-        state.queue.push(&job).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        state
+            .queue
+            .push(&job)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
         requeued += 1;
     }
     for job in jobs::orphaned(&state.db, queued_for).await? {
         tracing::info!(job.id = %job.id, job.state = %job.state, "re-queuing orphaned job");
-        state.queue.push(&job).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        state
+            .queue
+            .push(&job)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
         requeued += 1;
     }
     Ok(requeued)

@@ -19,7 +19,11 @@ pub async fn find_by_email(
 
 /// Creates the admin, or resets the password of an existing one with that email.
 #[tracing::instrument(skip_all, fields(admin.email = %email))]
-pub async fn upsert(db: &DatabaseConnection, email: &Email, password_hash: String) -> Result<(), DbErr> {
+pub async fn upsert(
+    db: &DatabaseConnection,
+    email: &Email,
+    password_hash: String,
+) -> Result<(), DbErr> {
     let now = chrono::Utc::now().fixed_offset();
     let row = super_admins::ActiveModel {
         id: Set(Uuid::new_v4()),
@@ -31,7 +35,10 @@ pub async fn upsert(db: &DatabaseConnection, email: &Email, password_hash: Strin
     SuperAdmins::insert(row)
         .on_conflict(
             OnConflict::column(super_admins::Column::Email)
-                .update_columns([super_admins::Column::PasswordHash, super_admins::Column::UpdatedAt])
+                .update_columns([
+                    super_admins::Column::PasswordHash,
+                    super_admins::Column::UpdatedAt,
+                ])
                 .to_owned(),
         )
         .exec(db)

@@ -4,8 +4,8 @@
 
 use crate::entity::provisioning_jobs::{self, Entity as Jobs};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, FromQueryResult,
-    QueryFilter, QueryOrder, QuerySelect, Statement,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait,
+    FromQueryResult, QueryFilter, QueryOrder, QuerySelect, Statement,
 };
 use std::time::Duration;
 use uuid::Uuid;
@@ -39,7 +39,12 @@ pub async fn insert(
         DbBackend::Postgres,
         "INSERT INTO provisioning_jobs (id, tenant_id, kind, state, max_attempts)
          VALUES ($1, $2, $3, 'queued', $4) RETURNING *",
-        [Uuid::new_v4().into(), tenant_id.into(), kind.as_str().into(), max_attempts.into()],
+        [
+            Uuid::new_v4().into(),
+            tenant_id.into(),
+            kind.as_str().into(),
+            max_attempts.into(),
+        ],
     ))
     .one(db)
     .await?
@@ -51,7 +56,11 @@ pub async fn find(db: &DatabaseConnection, id: Uuid) -> Result<Option<Job>, DbEr
 }
 
 /// A tenant's jobs, newest first.
-pub async fn for_tenant(db: &DatabaseConnection, tenant_id: Uuid, limit: u64) -> Result<Vec<Job>, DbErr> {
+pub async fn for_tenant(
+    db: &DatabaseConnection,
+    tenant_id: Uuid,
+    limit: u64,
+) -> Result<Vec<Job>, DbErr> {
     Jobs::find()
         .filter(provisioning_jobs::Column::TenantId.eq(tenant_id))
         .order_by_desc(provisioning_jobs::Column::CreatedAt)
@@ -62,7 +71,11 @@ pub async fn for_tenant(db: &DatabaseConnection, tenant_id: Uuid, limit: u64) ->
 
 /// Takes the job for this worker and counts an attempt; `None` if someone else holds it,
 /// it is finished, or its retry delay is not over.
-pub async fn claim(db: &DatabaseConnection, id: Uuid, lease: Duration) -> Result<Option<Job>, DbErr> {
+pub async fn claim(
+    db: &DatabaseConnection,
+    id: Uuid,
+    lease: Duration,
+) -> Result<Option<Job>, DbErr> {
     Job::find_by_statement(Statement::from_sql_and_values(
         DbBackend::Postgres,
         "UPDATE provisioning_jobs
@@ -80,7 +93,12 @@ pub async fn claim(db: &DatabaseConnection, id: Uuid, lease: Duration) -> Result
 }
 
 /// Records the step being run and renews the lease.
-pub async fn heartbeat(db: &DatabaseConnection, id: Uuid, step: &str, lease: Duration) -> Result<(), DbErr> {
+pub async fn heartbeat(
+    db: &DatabaseConnection,
+    id: Uuid,
+    step: &str,
+    lease: Duration,
+) -> Result<(), DbErr> {
     db.execute_raw(Statement::from_sql_and_values(
         DbBackend::Postgres,
         "UPDATE provisioning_jobs SET step = $2, lease_until = now() + make_interval(secs => $3),

@@ -2,8 +2,8 @@
 
 use crate::entity::tenants::{self, Entity as Tenants};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, FromQueryResult,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Statement,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait,
+    FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Statement,
 };
 use tenancy_core::domain::{Plan, TenantStatus};
 use uuid::Uuid;
@@ -57,7 +57,11 @@ pub async fn transition(
     to: TenantStatus,
 ) -> Result<Option<Tenant>, DbErr> {
     let from: Vec<String> = from.iter().map(|s| s.as_str().to_string()).collect();
-    let deleted_at = if to == TenantStatus::Deleted { ", deleted_at = coalesce(deleted_at, now())" } else { "" };
+    let deleted_at = if to == TenantStatus::Deleted {
+        ", deleted_at = coalesce(deleted_at, now())"
+    } else {
+        ""
+    };
     let sql = format!(
         "UPDATE tenants SET status = $2, updated_at = now(){deleted_at}
          WHERE id = $1 AND status = ANY($3) AND purged_at IS NULL RETURNING *"

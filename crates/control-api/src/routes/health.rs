@@ -43,9 +43,21 @@ where
     let outcome = tokio::time::timeout(Duration::from_secs(2), fut).await;
     let latency_ms = start.elapsed().as_millis();
     match outcome {
-        Ok(Ok(())) => Check { status: "ok", latency_ms, error: None },
-        Ok(Err(e)) => Check { status: "error", latency_ms, error: Some(e.to_string()) },
-        Err(_) => Check { status: "error", latency_ms, error: Some("timed out".into()) },
+        Ok(Ok(())) => Check {
+            status: "ok",
+            latency_ms,
+            error: None,
+        },
+        Ok(Err(e)) => Check {
+            status: "error",
+            latency_ms,
+            error: Some(e.to_string()),
+        },
+        Err(_) => Check {
+            status: "error",
+            latency_ms,
+            error: Some("timed out".into()),
+        },
     }
 }
 
@@ -56,7 +68,10 @@ pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
     let db = check(state.db.ping());
     let redis = check(async {
         let mut conn = state.redis.clone();
-        redis::cmd("PING").query_async::<String>(&mut conn).await.map(|_| ())
+        redis::cmd("PING")
+            .query_async::<String>(&mut conn)
+            .await
+            .map(|_| ())
     });
     let (db, redis) = tokio::join!(db, redis);
     let healthy = db.status == "ok" && redis.status == "ok";

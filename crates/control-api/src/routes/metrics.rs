@@ -13,7 +13,10 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     match tenants::count_by_status(&state.db).await {
         Ok(counts) => {
             for status in TenantStatus::ALL {
-                let n = counts.iter().find(|(s, _)| s == status.as_str()).map_or(0, |(_, n)| *n);
+                let n = counts
+                    .iter()
+                    .find(|(s, _)| s == status.as_str())
+                    .map_or(0, |(_, n)| *n);
                 ::metrics::gauge!("tenants", "status" => status.as_str()).set(n as f64);
             }
         }

@@ -78,7 +78,10 @@ impl From<&Job> for JobView {
             created_at: j.created_at,
             started_at: j.started_at,
             finished_at: j.finished_at,
-            duration_ms: j.started_at.zip(j.finished_at).map(|(s, f)| (f - s).num_milliseconds()),
+            duration_ms: j
+                .started_at
+                .zip(j.finished_at)
+                .map(|(s, f)| (f - s).num_milliseconds()),
         }
     }
 }

@@ -7,23 +7,51 @@ use tenancy_core::jwt::{APP_AUDIENCE, AppClaims, CONTROL_AUDIENCE, ControlClaims
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn login_issues_a_short_lived_bearer_token() {
     let app = spawn_app().await;
-    let res = app.post_json("/v1/auth/login", &json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}), None).await;
+    let res = app
+        .post_json(
+            "/v1/auth/login",
+            &json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}),
+            None,
+        )
+        .await;
     assert_eq!(res.status(), 200);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["token_type"], "Bearer");
     assert_eq!(body["expires_in"], 900);
     // Email is case-insensitive.
     let upper = app.login(&ADMIN_EMAIL.to_uppercase(), ADMIN_PASSWORD).await;
-    assert_eq!(app.client.get(format!("{}/v1/tenants", app.address)).bearer_auth(upper).send().await.unwrap().status(), 200);
+    assert_eq!(
+        app.client
+            .get(format!("{}/v1/tenants", app.address))
+            .bearer_auth(upper)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_password_or_unknown_email_is_401() {
     let app = spawn_app().await;
-    for (email, password) in [(ADMIN_EMAIL, "wrong password!"), ("nobody@platform.test", ADMIN_PASSWORD), ("not-an-email", "whatever-pw")] {
-        let res = app.post_json("/v1/auth/login", &json!({"email": email, "password": password}), None).await;
+    for (email, password) in [
+        (ADMIN_EMAIL, "wrong password!"),
+        ("nobody@platform.test", ADMIN_PASSWORD),
+        ("not-an-email", "whatever-pw"),
+    ] {
+        let res = app
+            .post_json(
+                "/v1/auth/login",
+                &json!({"email": email, "password": password}),
+                None,
+            )
+            .await;
         let body = assert_problem(res, 401, "unauthorized").await;
-        assert_eq!(body["detail"], "invalid email or password", "no hint which part was wrong");
+        assert_eq!(
+            body["detail"], "invalid email or password",
+            "no hint which part was wrong"
+        );
     }
 }
 
@@ -31,34 +59,104 @@ async fn wrong_password_or_unknown_email_is_401() {
 async fn missing_tampered_foreign_or_expired_tokens_are_401() {
     let app = spawn_app().await;
     let url = format!("{}/v1/tenants", app.address);
-    assert_problem(app.client.get(&url).send().await.unwrap(), 401, "unauthorized").await;
-    assert_problem(app.client.get(&url).header("authorization", "Basic abc").send().await.unwrap(), 401, "unauthorized").await;
+    assert_problem(
+        app.client.get(&url).send().await.unwrap(),
+        401,
+        "unauthorized",
+    )
+    .await;
+    assert_problem(
+        app.client
+            .get(&url)
+            .header("authorization", "Basic abc")
+            .send()
+            .await
+            .unwrap(),
+        401,
+        "unauthorized",
+    )
+    .await;
 
     // One character of the signature changed.
     let mut tampered = app.token.clone();
     let last = tampered.pop().unwrap();
     tampered.push(if last == 'A' { 'B' } else { 'A' });
-    assert_problem(app.client.get(&url).bearer_auth(&tampered).send().await.unwrap(), 401, "unauthorized").await;
+    assert_problem(
+        app.client
+            .get(&url)
+            .bearer_auth(&tampered)
+            .send()
+            .await
+            .unwrap(),
+        401,
+        "unauthorized",
+    )
+    .await;
 
     // A token for the app plane, even signed with the control secret, is not a control token.
     let control_secret = secrecy::SecretString::from(app.env["CONTROL_JWT_SECRET"].clone());
     let app_keys = JwtKeys::new(&control_secret, APP_AUDIENCE, 60);
     let (iat, exp) = app_keys.lifetime();
     let foreign = app_keys.sign(&AppClaims {
-        sub: uuid::Uuid::new_v4(), tid: uuid::Uuid::new_v4(), role: "admin".into(), aud: APP_AUDIENCE.into(), iat, exp,
+        sub: uuid::Uuid::new_v4(),
+        tid: uuid::Uuid::new_v4(),
+        role: "admin".into(),
+        aud: APP_AUDIENCE.into(),
+        iat,
+        exp,
     });
-    assert_problem(app.client.get(&url).bearer_auth(&foreign).send().await.unwrap(), 401, "unauthorized").await;
+    assert_problem(
+        app.client
+            .get(&url)
+            .bearer_auth(&foreign)
+            .send()
+            .await
+            .unwrap(),
+        401,
+        "unauthorized",
+    )
+    .await;
 
     // Expired.
     let keys = JwtKeys::new(&control_secret, CONTROL_AUDIENCE, 60);
-    let expired = keys.sign(&ControlClaims { sub: uuid::Uuid::new_v4(), aud: CONTROL_AUDIENCE.into(), iat: 1_000, exp: 2_000 });
-    assert_problem(app.client.get(&url).bearer_auth(&expired).send().await.unwrap(), 401, "unauthorized").await;
+    let expired = keys.sign(&ControlClaims {
+        sub: uuid::Uuid::new_v4(),
+        aud: CONTROL_AUDIENCE.into(),
+        iat: 1_000,
+        exp: 2_000,
+    });
+    assert_problem(
+        app.client
+            .get(&url)
+            .bearer_auth(&expired)
+            .send()
+            .await
+            .unwrap(),
+        401,
+        "unauthorized",
+    )
+    .await;
 
     // Every registry route is guarded.
-    for path in ["/v1/tenants/acme", "/v1/tenants/acme/jobs", "/v1/jobs/00000000-0000-0000-0000-000000000000"] {
-        let res = app.client.get(format!("{}{path}", app.address)).send().await.unwrap();
+    for path in [
+        "/v1/tenants/acme",
+        "/v1/tenants/acme/jobs",
+        "/v1/jobs/00000000-0000-0000-0000-000000000000",
+    ] {
+        let res = app
+            .client
+            .get(format!("{}{path}", app.address))
+            .send()
+            .await
+            .unwrap();
         assert_problem(res, 401, "unauthorized").await;
     }
-    let res = app.client.post(format!("{}/v1/tenants", app.address)).json(&json!({})).send().await.unwrap();
+    let res = app
+        .client
+        .post(format!("{}/v1/tenants", app.address))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
     assert_problem(res, 401, "unauthorized").await;
 }

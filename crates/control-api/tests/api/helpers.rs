@@ -22,7 +22,10 @@ pub const ADMIN_PASSWORD: &str = "correct horse battery staple";
 pub fn test_env(names: &TestNames) -> HashMap<String, String> {
     let key = base64::engine::general_purpose::STANDARD.encode(rand::random::<[u8; 32]>());
     [
-        ("CONTROL_DATABASE_URL", with_database(&pg_admin_url(), &names.control_db)),
+        (
+            "CONTROL_DATABASE_URL",
+            with_database(&pg_admin_url(), &names.control_db),
+        ),
         ("TENANT_DB_ADMIN_URL", pg_admin_url()),
         ("TENANT_DB_HOST", "127.0.0.1".into()),
         ("TENANT_DB_PORT", "5432".into()),
@@ -30,8 +33,14 @@ pub fn test_env(names: &TestNames) -> HashMap<String, String> {
         ("REDIS_PREFIX", names.redis_prefix.clone()),
         ("TENANT_DB_PREFIX", names.tenant_prefix.clone()),
         ("MASTER_KEY", key),
-        ("CONTROL_JWT_SECRET", format!("control-secret-{}", uuid::Uuid::new_v4())),
-        ("APP_JWT_SECRET", format!("app-secret-{}", uuid::Uuid::new_v4())),
+        (
+            "CONTROL_JWT_SECRET",
+            format!("control-secret-{}", uuid::Uuid::new_v4()),
+        ),
+        (
+            "APP_JWT_SECRET",
+            format!("app-secret-{}", uuid::Uuid::new_v4()),
+        ),
         ("CONTROL_API_ADDR", "127.0.0.1:0".into()),
         ("PROVISION_MAX_ATTEMPTS", "3".into()),
         ("PROVISION_BACKOFF_MS", "50".into()),
@@ -78,7 +87,9 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     init_logs();
     let names = TestNames::new();
     let cleanup = Arc::new(Cleanup(names.clone()));
-    test_support::create_database(&names.control_db).await.expect("create control db");
+    test_support::create_database(&names.control_db)
+        .await
+        .expect("create control db");
     let mut env = test_env(&names);
     for (k, v) in options.env {
         env.insert(k.to_string(), v);
@@ -107,7 +118,10 @@ async fn boot(
     let running = app.start();
     TestApp {
         address: format!("http://127.0.0.1:{}", running.port),
-        client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
         token: String::new(),
         names,
         env: env.clone(),
@@ -120,7 +134,14 @@ impl TestApp {
     /// A second process on the same control database and queue (another replica, or the
     /// same service restarted).
     pub async fn another_instance(&self, fault: Option<Arc<Fault>>) -> TestApp {
-        let mut app = boot(&self.env, fault, true, self.names.clone(), self._cleanup.clone()).await;
+        let mut app = boot(
+            &self.env,
+            fault,
+            true,
+            self.names.clone(),
+            self._cleanup.clone(),
+        )
+        .await;
         app.token = self.token.clone();
         app
     }
@@ -134,27 +155,47 @@ impl TestApp {
     }
 
     async fn create_admin(&self) {
-        let hash = tenancy_core::password::hash(&SecretString::from(ADMIN_PASSWORD.to_string())).unwrap();
-        admins::upsert(&self.state().db, &Email::parse(ADMIN_EMAIL).unwrap(), hash).await.unwrap();
+        let hash =
+            tenancy_core::password::hash(&SecretString::from(ADMIN_PASSWORD.to_string())).unwrap();
+        admins::upsert(&self.state().db, &Email::parse(ADMIN_EMAIL).unwrap(), hash)
+            .await
+            .unwrap();
     }
 
     pub async fn login(&self, email: &str, password: &str) -> String {
-        let res = self.post_json("/v1/auth/login", &json!({"email": email, "password": password}), None).await;
+        let res = self
+            .post_json(
+                "/v1/auth/login",
+                &json!({"email": email, "password": password}),
+                None,
+            )
+            .await;
         assert_eq!(res.status(), 200, "login failed");
         let body: Value = res.json().await.unwrap();
         body["access_token"].as_str().unwrap().to_string()
     }
 
     pub async fn post_json(&self, path: &str, body: &Value, token: Option<&str>) -> Response {
-        let mut req = self.client.post(format!("{}{path}", self.address)).json(body);
+        let mut req = self
+            .client
+            .post(format!("{}{path}", self.address))
+            .json(body);
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }
         req.send().await.expect("request sent")
     }
 
-    pub async fn request(&self, method: reqwest::Method, path: &str, body: Option<&Value>) -> Response {
-        let mut req = self.client.request(method, format!("{}{path}", self.address)).bearer_auth(&self.token);
+    pub async fn request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Response {
+        let mut req = self
+            .client
+            .request(method, format!("{}{path}", self.address))
+            .bearer_auth(&self.token);
         if let Some(b) = body {
             req = req.json(b);
         }
@@ -174,7 +215,8 @@ impl TestApp {
             "slug": slug, "name": format!("Tenant {slug}"), "plan": "pro",
             "admin_email": format!("owner@{slug}.test"), "admin_password": admin_password,
         });
-        self.post_json("/v1/tenants", &body, Some(&self.token)).await
+        self.post_json("/v1/tenants", &body, Some(&self.token))
+            .await
     }
 
     /// Polls the tenant until its status is `want` (panics after 60 s).
@@ -186,7 +228,10 @@ impl TestApp {
             if body["status"] == want {
                 return body;
             }
-            assert!(Instant::now() < deadline, "tenant {slug} never became {want}: {body}");
+            assert!(
+                Instant::now() < deadline,
+                "tenant {slug} never became {want}: {body}"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
@@ -195,11 +240,19 @@ impl TestApp {
     pub async fn wait_for_job(&self, id: &str, pred: impl Fn(&Value) -> bool) -> Value {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
-            let body: Value = self.get(&format!("/v1/jobs/{id}")).await.json().await.unwrap();
+            let body: Value = self
+                .get(&format!("/v1/jobs/{id}"))
+                .await
+                .json()
+                .await
+                .unwrap();
             if pred(&body) {
                 return body;
             }
-            assert!(Instant::now() < deadline, "job {id} never reached the expected state: {body}");
+            assert!(
+                Instant::now() < deadline,
+                "job {id} never reached the expected state: {body}"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -213,7 +266,9 @@ impl TestApp {
 
     /// A superuser connection to a database.
     pub async fn pg(&self, db: &str) -> tokio_postgres::Client {
-        pg_connect(&with_database(&pg_admin_url(), db)).await.unwrap()
+        pg_connect(&with_database(&pg_admin_url(), db))
+            .await
+            .unwrap()
     }
 
     pub fn slug(&self, name: &str) -> String {
@@ -247,8 +302,17 @@ impl Drop for TestApp {
 /// Asserts a problem+json answer with this status and code; returns the body.
 pub async fn assert_problem(res: Response, status: u16, code: &str) -> Value {
     assert_eq!(res.status().as_u16(), status, "unexpected status");
-    let ct = res.headers().get("content-type").unwrap().to_str().unwrap().to_string();
-    assert!(ct.starts_with("application/problem+json"), "content-type was {ct}");
+    let ct = res
+        .headers()
+        .get("content-type")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        ct.starts_with("application/problem+json"),
+        "content-type was {ct}"
+    );
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["code"], code, "body: {body}");
     assert_eq!(body["status"], status);

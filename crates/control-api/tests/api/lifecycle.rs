@@ -14,46 +14,106 @@ async fn suspend_activate_soft_delete_and_purge() {
     // Subscribe to the channel app-api replicas listen on.
     let client = redis::Client::open(test_support::redis_url()).unwrap();
     let mut pubsub = client.get_async_pubsub().await.unwrap();
-    pubsub.subscribe(format!("{}:tenant-events", app.names.redis_prefix)).await.unwrap();
+    pubsub
+        .subscribe(format!("{}:tenant-events", app.names.redis_prefix))
+        .await
+        .unwrap();
 
     let res = app.post(&format!("/v1/tenants/{slug}/suspend")).await;
     assert_eq!(res.status(), 200);
     assert_eq!(res.json::<Value>().await.unwrap()["status"], "suspended");
-    let msg = tokio::time::timeout(std::time::Duration::from_secs(5), pubsub.on_message().next()).await.unwrap().unwrap();
+    let msg = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        pubsub.on_message().next(),
+    )
+    .await
+    .unwrap()
+    .unwrap();
     let event: Value = serde_json::from_str(&msg.get_payload::<String>().unwrap()).unwrap();
-    assert_eq!((event["slug"].as_str(), event["status"].as_str()), (Some(slug.as_str()), Some("suspended")));
+    assert_eq!(
+        (event["slug"].as_str(), event["status"].as_str()),
+        (Some(slug.as_str()), Some("suspended"))
+    );
 
     // Suspending again is a no-op; activating brings it back.
-    assert_eq!(app.post(&format!("/v1/tenants/{slug}/suspend")).await.status(), 200);
+    assert_eq!(
+        app.post(&format!("/v1/tenants/{slug}/suspend"))
+            .await
+            .status(),
+        200
+    );
     let res = app.post(&format!("/v1/tenants/{slug}/activate")).await;
     assert_eq!(res.json::<Value>().await.unwrap()["status"], "active");
 
     // Soft delete keeps the database; a deleted tenant cannot be activated.
-    let res = app.request(reqwest::Method::DELETE, &format!("/v1/tenants/{slug}"), None).await;
+    let res = app
+        .request(
+            reqwest::Method::DELETE,
+            &format!("/v1/tenants/{slug}"),
+            None,
+        )
+        .await;
     assert_eq!(res.status(), 200);
     let deleted: Value = res.json().await.unwrap();
     assert_eq!(deleted["status"], "deleted");
     assert!(deleted["deleted_at"].is_string());
-    assert_problem(app.post(&format!("/v1/tenants/{slug}/activate")).await, 409, "conflict").await;
-    assert_problem(app.post(&format!("/v1/tenants/{slug}/suspend")).await, 409, "conflict").await;
+    assert_problem(
+        app.post(&format!("/v1/tenants/{slug}/activate")).await,
+        409,
+        "conflict",
+    )
+    .await;
+    assert_problem(
+        app.post(&format!("/v1/tenants/{slug}/suspend")).await,
+        409,
+        "conflict",
+    )
+    .await;
     let pg = app.pg("postgres").await;
-    let db_exists = pg.query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&db_name]).await.unwrap().is_some();
+    let db_exists = pg
+        .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&db_name])
+        .await
+        .unwrap()
+        .is_some();
     assert!(db_exists, "soft delete keeps the database");
 
     // Purge drops the database and the role, through a job.
-    let res = app.request(reqwest::Method::DELETE, &format!("/v1/tenants/{slug}?purge=true"), None).await;
+    let res = app
+        .request(
+            reqwest::Method::DELETE,
+            &format!("/v1/tenants/{slug}?purge=true"),
+            None,
+        )
+        .await;
     assert_eq!(res.status(), 202);
     let purge: Value = res.json().await.unwrap();
     assert_eq!(purge["job"]["kind"], "purge");
     let job_id = purge["job"]["id"].as_str().unwrap();
-    app.wait_for_job(job_id, |j| j["state"] == "succeeded").await;
-    let db_exists = pg.query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&db_name]).await.unwrap().is_some();
-    let role_exists = pg.query_opt("SELECT 1 FROM pg_roles WHERE rolname = $1", &[&db_name]).await.unwrap().is_some();
+    app.wait_for_job(job_id, |j| j["state"] == "succeeded")
+        .await;
+    let db_exists = pg
+        .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&db_name])
+        .await
+        .unwrap()
+        .is_some();
+    let role_exists = pg
+        .query_opt("SELECT 1 FROM pg_roles WHERE rolname = $1", &[&db_name])
+        .await
+        .unwrap()
+        .is_some();
     assert!(!db_exists && !role_exists, "purge drops database and role");
-    assert_problem(app.get(&format!("/v1/tenants/{slug}")).await, 404, "tenant_not_found").await;
+    assert_problem(
+        app.get(&format!("/v1/tenants/{slug}")).await,
+        404,
+        "tenant_not_found",
+    )
+    .await;
 
     // The slug is free again.
-    assert_eq!(app.create_tenant(&slug, "reborn-admin-pw").await.status(), 202);
+    assert_eq!(
+        app.create_tenant(&slug, "reborn-admin-pw").await.status(),
+        202
+    );
     app.wait_for_status(&slug, "active").await;
 }
 
@@ -66,25 +126,69 @@ async fn list_filters_by_status_and_paginates_and_patch_changes_name_and_plan() 
     }
     app.post(&format!("/v1/tenants/{}/suspend", slugs[0])).await;
 
-    let page: Value = app.get("/v1/tenants?per_page=2&page=1").await.json().await.unwrap();
-    assert_eq!((page["total"].as_u64(), page["items"].as_array().unwrap().len()), (Some(3), 2));
-    let page2: Value = app.get("/v1/tenants?per_page=2&page=2").await.json().await.unwrap();
+    let page: Value = app
+        .get("/v1/tenants?per_page=2&page=1")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            page["total"].as_u64(),
+            page["items"].as_array().unwrap().len()
+        ),
+        (Some(3), 2)
+    );
+    let page2: Value = app
+        .get("/v1/tenants?per_page=2&page=2")
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(page2["items"].as_array().unwrap().len(), 1);
-    let suspended: Value = app.get("/v1/tenants?status=suspended").await.json().await.unwrap();
+    let suspended: Value = app
+        .get("/v1/tenants?status=suspended")
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(suspended["total"], 1);
     assert_eq!(suspended["items"][0]["slug"], slugs[0].as_str());
 
     let res = app
-        .request(reqwest::Method::PATCH, &format!("/v1/tenants/{}", slugs[1]), Some(&json!({"name": "Renamed", "plan": "enterprise"})))
+        .request(
+            reqwest::Method::PATCH,
+            &format!("/v1/tenants/{}", slugs[1]),
+            Some(&json!({"name": "Renamed", "plan": "enterprise"})),
+        )
         .await;
     assert_eq!(res.status(), 200);
     let t: Value = res.json().await.unwrap();
-    assert_eq!((t["name"].as_str(), t["plan"].as_str()), (Some("Renamed"), Some("enterprise")));
+    assert_eq!(
+        (t["name"].as_str(), t["plan"].as_str()),
+        (Some("Renamed"), Some("enterprise"))
+    );
 
-    let res = app.request(reqwest::Method::PATCH, &format!("/v1/tenants/{}", slugs[1]), Some(&json!({"plan": "platinum"}))).await;
+    let res = app
+        .request(
+            reqwest::Method::PATCH,
+            &format!("/v1/tenants/{}", slugs[1]),
+            Some(&json!({"plan": "platinum"})),
+        )
+        .await;
     let body = assert_problem(res, 422, "validation_failed").await;
     assert_eq!(body["errors"][0]["field"], "plan");
-    assert_problem(app.get(&format!("/v1/tenants/{}", app.slug("ghost"))).await, 404, "tenant_not_found").await;
+    assert_problem(
+        app.get(&format!("/v1/tenants/{}", app.slug("ghost"))).await,
+        404,
+        "tenant_not_found",
+    )
+    .await;
     assert_problem(app.get("/v1/jobs/not-a-uuid").await, 404, "not_found").await;
-    assert_problem(app.get(&format!("/v1/jobs/{}", uuid::Uuid::new_v4())).await, 404, "not_found").await;
+    assert_problem(
+        app.get(&format!("/v1/jobs/{}", uuid::Uuid::new_v4())).await,
+        404,
+        "not_found",
+    )
+    .await;
 }

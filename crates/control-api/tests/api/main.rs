@@ -1,5 +1,8 @@
 //! control-api integration tests: the real HTTP API against real PostgreSQL and Redis.
 
+// A failed unwrap in a test is a failed test with its location: exactly what we want.
+#![allow(clippy::unwrap_used)]
+
 mod auth;
 mod helpers;
 mod lifecycle;

@@ -6,10 +6,23 @@ use serde_json::Value;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_readiness_metrics_and_openapi_answer() {
     let app = spawn_app().await;
-    let health: Value = app.client.get(format!("{}/health", app.address)).send().await.unwrap().json().await.unwrap();
+    let health: Value = app
+        .client
+        .get(format!("{}/health", app.address))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(health["status"], "ok");
 
-    let res = app.client.get(format!("{}/health/ready", app.address)).send().await.unwrap();
+    let res = app
+        .client
+        .get(format!("{}/health/ready", app.address))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
     let ready: Value = res.json().await.unwrap();
     assert_eq!(ready["checks"]["control_db"]["status"], "ok");
@@ -17,7 +30,15 @@ async fn health_readiness_metrics_and_openapi_answer() {
 
     let slug = app.slug("metered");
     app.active_tenant(&slug).await;
-    let metrics = app.client.get(format!("{}/metrics", app.address)).send().await.unwrap().text().await.unwrap();
+    let metrics = app
+        .client
+        .get(format!("{}/metrics", app.address))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     for needle in [
         "tenants{status=\"active\"} 1",
         "provisioning_jobs_total{outcome=\"succeeded\"}",
@@ -26,17 +47,46 @@ async fn health_readiness_metrics_and_openapi_answer() {
         "http_requests_total{",
         "http_request_duration_seconds_bucket",
     ] {
-        assert!(metrics.contains(needle), "metrics lack {needle}:\n{metrics}");
+        assert!(
+            metrics.contains(needle),
+            "metrics lack {needle}:\n{metrics}"
+        );
     }
-    assert!(metrics.contains("route=\"/v1/tenants/{slug}\""), "routes are labelled by pattern, not raw path");
+    assert!(
+        metrics.contains("route=\"/v1/tenants/{slug}\""),
+        "routes are labelled by pattern, not raw path"
+    );
 
-    let spec: Value = app.client.get(format!("{}/openapi.json", app.address)).send().await.unwrap().json().await.unwrap();
+    let spec: Value = app
+        .client
+        .get(format!("{}/openapi.json", app.address))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert!(spec["openapi"].as_str().unwrap().starts_with("3."));
-    for path in ["/v1/tenants", "/v1/tenants/{slug}", "/v1/jobs/{id}", "/v1/auth/login", "/v1/tenants/{slug}/provision"] {
+    for path in [
+        "/v1/tenants",
+        "/v1/tenants/{slug}",
+        "/v1/jobs/{id}",
+        "/v1/auth/login",
+        "/v1/tenants/{slug}/provision",
+    ] {
         assert!(spec["paths"][path].is_object(), "openapi lacks {path}");
     }
 
-    assert_problem(app.client.get(format!("{}/nope", app.address)).send().await.unwrap(), 404, "not_found").await;
+    assert_problem(
+        app.client
+            .get(format!("{}/nope", app.address))
+            .send()
+            .await
+            .unwrap(),
+        404,
+        "not_found",
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -62,11 +112,21 @@ async fn readiness_turns_503_while_the_control_database_is_unreachable_and_recov
     assert_eq!(body["checks"]["control_db"]["status"], "error");
     assert_eq!(body["checks"]["redis"]["status"], "ok");
     // Liveness touches no dependency.
-    assert_eq!(app.client.get(format!("{}/health", app.address)).send().await.unwrap().status(), 200);
+    assert_eq!(
+        app.client
+            .get(format!("{}/health", app.address))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
     // A registry call gets a clean 503, not a 500.
     assert_problem(app.get("/v1/tenants").await, 503, "service_unavailable").await;
 
-    pg.batch_execute(&format!("ALTER DATABASE \"{db}\" ALLOW_CONNECTIONS true")).await.unwrap();
+    pg.batch_execute(&format!("ALTER DATABASE \"{db}\" ALLOW_CONNECTIONS true"))
+        .await
+        .unwrap();
     let mut last = 0;
     for _ in 0..50 {
         last = ready(&app).await.status().as_u16();

@@ -12,7 +12,10 @@ async fn created_tenant_gets_its_own_locked_down_database_with_schema_and_admin(
 
     let res = app.create_tenant(&slug, "first-admin-pw").await;
     assert_eq!(res.status(), 202);
-    assert_eq!(res.headers()["location"], format!("/v1/tenants/{slug}").as_str());
+    assert_eq!(
+        res.headers()["location"],
+        format!("/v1/tenants/{slug}").as_str()
+    );
     let created: Value = res.json().await.unwrap();
     assert_eq!(created["status"], "provisioning");
     assert_eq!(created["plan"], "pro");
@@ -24,7 +27,9 @@ async fn created_tenant_gets_its_own_locked_down_database_with_schema_and_admin(
     assert!(db_name.starts_with(&app.names.tenant_prefix));
 
     // The job record tells the story, with timings.
-    let job = app.wait_for_job(&job_id, |j| j["state"] == "succeeded").await;
+    let job = app
+        .wait_for_job(&job_id, |j| j["state"] == "succeeded")
+        .await;
     assert_eq!(job["attempts"], 1);
     assert!(job["started_at"].is_string() && job["finished_at"].is_string());
     assert!(job["duration_ms"].as_i64().unwrap() >= 0);
@@ -42,54 +47,91 @@ async fn created_tenant_gets_its_own_locked_down_database_with_schema_and_admin(
     let owner: String = row.get(0);
     assert_eq!(owner, db_name, "the database is owned by the tenant's role");
     assert_eq!(
-        (row.get::<_, bool>(1), row.get::<_, bool>(2), row.get::<_, bool>(3), row.get::<_, bool>(4), row.get::<_, bool>(5)),
+        (
+            row.get::<_, bool>(1),
+            row.get::<_, bool>(2),
+            row.get::<_, bool>(3),
+            row.get::<_, bool>(4),
+            row.get::<_, bool>(5)
+        ),
         (false, false, false, true, false)
     );
     // PUBLIC may not connect: a brand-new role without grants is refused.
     let public_can: bool = pg
-        .query_one("SELECT has_database_privilege('pg_monitor', $1, 'CONNECT')", &[&db_name])
+        .query_one(
+            "SELECT has_database_privilege('pg_monitor', $1, 'CONNECT')",
+            &[&db_name],
+        )
         .await
         .unwrap()
         .get(0);
     assert!(!public_can, "a role relying on PUBLIC must not connect");
     let acl: String = pg
-        .query_one("SELECT coalesce(datacl::text, '') FROM pg_database WHERE datname = $1", &[&db_name])
+        .query_one(
+            "SELECT coalesce(datacl::text, '') FROM pg_database WHERE datname = $1",
+            &[&db_name],
+        )
         .await
         .unwrap()
         .get(0);
-    assert!(!acl.contains("=c") && !acl.contains("=Tc"), "PUBLIC has CONNECT in {acl}");
+    assert!(
+        !acl.contains("=c") && !acl.contains("=Tc"),
+        "PUBLIC has CONNECT in {acl}"
+    );
 
     // Schema and seed, inside the tenant's own database.
     let tdb = app.pg(&db_name).await;
     let tables: Vec<String> = tdb
-        .query("SELECT tablename::text FROM pg_tables WHERE schemaname = 'public' ORDER BY 1", &[])
+        .query(
+            "SELECT tablename::text FROM pg_tables WHERE schemaname = 'public' ORDER BY 1",
+            &[],
+        )
         .await
         .unwrap()
         .iter()
         .map(|r| r.get(0))
         .collect();
     for t in ["comments", "settings", "tickets", "users"] {
-        assert!(tables.contains(&t.to_string()), "missing table {t}: {tables:?}");
+        assert!(
+            tables.contains(&t.to_string()),
+            "missing table {t}: {tables:?}"
+        );
     }
     let owners: Vec<String> = tdb
-        .query("SELECT DISTINCT tableowner::text FROM pg_tables WHERE schemaname = 'public'", &[])
+        .query(
+            "SELECT DISTINCT tableowner::text FROM pg_tables WHERE schemaname = 'public'",
+            &[],
+        )
         .await
         .unwrap()
         .iter()
         .map(|r| r.get(0))
         .collect();
-    assert_eq!(owners, vec![db_name.clone()], "every table belongs to the tenant role");
-    let admins = tdb.query("SELECT email, role, password_hash FROM users", &[]).await.unwrap();
+    assert_eq!(
+        owners,
+        vec![db_name.clone()],
+        "every table belongs to the tenant role"
+    );
+    let admins = tdb
+        .query("SELECT email, role, password_hash FROM users", &[])
+        .await
+        .unwrap();
     assert_eq!(admins.len(), 1);
     assert_eq!(admins[0].get::<_, String>(0), format!("owner@{slug}.test"));
     assert_eq!(admins[0].get::<_, String>(1), "admin");
     let hash: String = admins[0].get(2);
-    assert!(tenancy_core::password::verify(&secrecy::SecretString::from("first-admin-pw".to_string()), &hash));
+    assert!(tenancy_core::password::verify(
+        &secrecy::SecretString::from("first-admin-pw".to_string()),
+        &hash
+    ));
 
     // The seed hash is forgotten once seeded; the credentials stay sealed.
     let ctl = app.pg(&app.names.control_db).await;
     let row = ctl
-        .query_one("SELECT seed_admin_password_hash, db_password_sealed FROM tenants WHERE slug = $1", &[&slug])
+        .query_one(
+            "SELECT seed_admin_password_hash, db_password_sealed FROM tenants WHERE slug = $1",
+            &[&slug],
+        )
         .await
         .unwrap();
     assert!(row.get::<_, Option<String>>(0).is_none());
@@ -100,7 +142,10 @@ async fn created_tenant_gets_its_own_locked_down_database_with_schema_and_admin(
 async fn two_tenants_roles_cannot_reach_each_others_databases() {
     let app = spawn_app().await;
     let (a, b) = (app.slug("alpha"), app.slug("bravo"));
-    let (ra, rb) = (app.create_tenant(&a, "alpha-admin-pw").await, app.create_tenant(&b, "bravo-admin-pw").await);
+    let (ra, rb) = (
+        app.create_tenant(&a, "alpha-admin-pw").await,
+        app.create_tenant(&b, "bravo-admin-pw").await,
+    );
     assert_eq!((ra.status().as_u16(), rb.status().as_u16()), (202, 202));
     let ta = app.wait_for_status(&a, "active").await;
     let tb = app.wait_for_status(&b, "active").await;
@@ -108,11 +153,22 @@ async fn two_tenants_roles_cannot_reach_each_others_databases() {
     // Decrypt A's stored password exactly as the app plane will.
     let ctl = app.pg(&app.names.control_db).await;
     let row = ctl
-        .query_one("SELECT id, db_key_version, db_password_sealed FROM tenants WHERE slug = $1", &[&a])
+        .query_one(
+            "SELECT id, db_key_version, db_password_sealed FROM tenants WHERE slug = $1",
+            &[&a],
+        )
         .await
         .unwrap();
-    let sealed = Sealed { key_version: row.get(1), bytes: row.get(2) };
-    let password = app.state().settings.keyring.open(row.get(0), &sealed).unwrap();
+    let sealed = Sealed {
+        key_version: row.get(1),
+        bytes: row.get(2),
+    };
+    let password = app
+        .state()
+        .settings
+        .keyring
+        .open(row.get(0), &sealed)
+        .unwrap();
 
     let url = |db: &Value| {
         format!(
@@ -125,7 +181,10 @@ async fn two_tenants_roles_cannot_reach_each_others_databases() {
     let own = test_support::pg_connect(&url(&ta["db_name"])).await;
     assert!(own.is_ok(), "a tenant role connects to its own database");
     let other = test_support::pg_connect(&url(&tb["db_name"])).await;
-    let err = format!("{:?}", other.err().expect("A's role must not connect to B's database"));
+    let Err(err) = other else {
+        panic!("A's role must not connect to B's database");
+    };
+    let err = format!("{err:?}");
     assert!(err.contains("permission denied"), "{err}");
 }
 
@@ -133,7 +192,10 @@ async fn two_tenants_roles_cannot_reach_each_others_databases() {
 async fn duplicate_slug_is_a_conflict() {
     let app = spawn_app().await;
     let slug = app.slug("dup");
-    assert_eq!(app.create_tenant(&slug, "first-admin-pw").await.status(), 202);
+    assert_eq!(
+        app.create_tenant(&slug, "first-admin-pw").await.status(),
+        202
+    );
     let res = app.create_tenant(&slug, "second-admin-pw").await;
     crate::helpers::assert_problem(res, 409, "conflict").await;
 }
@@ -142,7 +204,9 @@ async fn duplicate_slug_is_a_conflict() {
 async fn concurrent_creates_provision_every_tenant_once() {
     let app = spawn_app_with(Default::default()).await;
     let slugs: Vec<String> = (0..4).map(|i| app.slug(&format!("bulk{i}"))).collect();
-    let responses = futures::future::join_all(slugs.iter().map(|s| app.create_tenant(s, "bulk-admin-pw"))).await;
+    let responses =
+        futures::future::join_all(slugs.iter().map(|s| app.create_tenant(s, "bulk-admin-pw")))
+            .await;
     assert!(responses.iter().all(|r| r.status() == 202));
     for s in &slugs {
         app.wait_for_status(s, "active").await;
@@ -150,7 +214,10 @@ async fn concurrent_creates_provision_every_tenant_once() {
     let pg = app.pg("postgres").await;
     let like = format!("{}%", app.names.tenant_prefix.replace('_', "\\_"));
     let n: i64 = pg
-        .query_one("SELECT count(*) FROM pg_database WHERE datname LIKE $1", &[&like])
+        .query_one(
+            "SELECT count(*) FROM pg_database WHERE datname LIKE $1",
+            &[&like],
+        )
         .await
         .unwrap()
         .get(0);

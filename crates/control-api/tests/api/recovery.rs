@@ -10,47 +10,106 @@ async fn job_whose_worker_dies_half_way_is_finished_by_another_with_one_database
     // The first worker "dies" after the seed, just before marking the tenant active: the
     // most work there is to repeat.
     let hang = Arc::new(Fault::new(Step::Activate, FaultKind::Hang));
-    let mut first = spawn_app_with(Options { fault: Some(hang), ..Default::default() }).await;
+    let mut first = spawn_app_with(Options {
+        fault: Some(hang),
+        ..Default::default()
+    })
+    .await;
     let slug = first.slug("phoenix");
-    let created: Value = first.create_tenant(&slug, "phoenix-admin-pw").await.json().await.unwrap();
+    let created: Value = first
+        .create_tenant(&slug, "phoenix-admin-pw")
+        .await
+        .json()
+        .await
+        .unwrap();
     let job_id = created["job"]["id"].as_str().unwrap().to_string();
-    first.wait_for_job(&job_id, |j| j["step"] == "activate").await;
+    first
+        .wait_for_job(&job_id, |j| j["step"] == "activate")
+        .await;
     first.kill().await;
 
     let second = first.another_instance(None).await;
     let tenant = second.wait_for_status(&slug, "active").await;
-    let job = second.wait_for_job(&job_id, |j| j["state"] == "succeeded").await;
-    assert_eq!(job["attempts"], 2, "the job ran again after its lease expired: {job}");
+    let job = second
+        .wait_for_job(&job_id, |j| j["state"] == "succeeded")
+        .await;
+    assert_eq!(
+        job["attempts"], 2,
+        "the job ran again after its lease expired: {job}"
+    );
 
     let db_name = tenant["db_name"].as_str().unwrap();
     let pg = second.pg("postgres").await;
     let like = format!("{}%", second.names.tenant_prefix.replace('_', "\\_"));
-    let dbs: i64 = pg.query_one("SELECT count(*) FROM pg_database WHERE datname LIKE $1", &[&like]).await.unwrap().get(0);
-    let roles: i64 = pg.query_one("SELECT count(*) FROM pg_roles WHERE rolname LIKE $1", &[&like]).await.unwrap().get(0);
+    let dbs: i64 = pg
+        .query_one(
+            "SELECT count(*) FROM pg_database WHERE datname LIKE $1",
+            &[&like],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let roles: i64 = pg
+        .query_one(
+            "SELECT count(*) FROM pg_roles WHERE rolname LIKE $1",
+            &[&like],
+        )
+        .await
+        .unwrap()
+        .get(0);
     assert_eq!((dbs, roles), (1, 1));
-    let users: i64 = second.pg(db_name).await.query_one("SELECT count(*) FROM users", &[]).await.unwrap().get(0);
+    let users: i64 = second
+        .pg(db_name)
+        .await
+        .query_one("SELECT count(*) FROM users", &[])
+        .await
+        .unwrap()
+        .get(0);
     assert_eq!(users, 1, "the admin is seeded once");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failing_provisioning_ends_failed_and_a_retry_makes_it_active() {
     let fault = Arc::new(Fault::new(Step::CreateDatabase, FaultKind::Fail));
-    let app = spawn_app_with(Options { fault: Some(fault.clone()), max_attempts: Some(2), ..Default::default() }).await;
+    let app = spawn_app_with(Options {
+        fault: Some(fault.clone()),
+        max_attempts: Some(2),
+        ..Default::default()
+    })
+    .await;
     let slug = app.slug("flaky");
-    let created: Value = app.create_tenant(&slug, "flaky-admin-pw").await.json().await.unwrap();
+    let created: Value = app
+        .create_tenant(&slug, "flaky-admin-pw")
+        .await
+        .json()
+        .await
+        .unwrap();
     let first_job = created["job"]["id"].as_str().unwrap().to_string();
 
     app.wait_for_status(&slug, "failed").await;
-    let job = app.wait_for_job(&first_job, |j| j["state"] == "failed").await;
+    let job = app
+        .wait_for_job(&first_job, |j| j["state"] == "failed")
+        .await;
     assert_eq!(job["attempts"], 2);
-    assert!(job["last_error"].as_str().unwrap().contains("injected failure at step create_database"), "{job}");
+    assert!(
+        job["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("injected failure at step create_database"),
+        "{job}"
+    );
     assert!(job["finished_at"].is_string());
 
     // Retrying a tenant that is not failed is refused.
     let other = app.slug("steady");
     fault.disarm();
     app.active_tenant(&other).await;
-    assert_problem(app.post(&format!("/v1/tenants/{other}/provision")).await, 409, "conflict").await;
+    assert_problem(
+        app.post(&format!("/v1/tenants/{other}/provision")).await,
+        409,
+        "conflict",
+    )
+    .await;
 
     let res = app.post(&format!("/v1/tenants/{slug}/provision")).await;
     assert_eq!(res.status(), 202);
@@ -58,23 +117,41 @@ async fn failing_provisioning_ends_failed_and_a_retry_makes_it_active() {
     assert_eq!(retried["status"], "provisioning");
     app.wait_for_status(&slug, "active").await;
 
-    let jobs: Vec<Value> = app.get(&format!("/v1/tenants/{slug}/jobs")).await.json().await.unwrap();
+    let jobs: Vec<Value> = app
+        .get(&format!("/v1/tenants/{slug}/jobs"))
+        .await
+        .json()
+        .await
+        .unwrap();
     let states: Vec<&str> = jobs.iter().map(|j| j["state"].as_str().unwrap()).collect();
     assert_eq!(states, vec!["succeeded", "failed"], "newest first");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn queued_job_lost_from_redis_is_requeued_when_a_worker_starts() {
-    let mut api_only = spawn_app_with(Options { no_worker: true, ..Default::default() }).await;
+    let mut api_only = spawn_app_with(Options {
+        no_worker: true,
+        ..Default::default()
+    })
+    .await;
     let slug = api_only.slug("orphan");
-    let created: Value = api_only.create_tenant(&slug, "orphan-admin-pw").await.json().await.unwrap();
+    let created: Value = api_only
+        .create_tenant(&slug, "orphan-admin-pw")
+        .await
+        .json()
+        .await
+        .unwrap();
     let job_id = created["job"]["id"].as_str().unwrap().to_string();
     // Redis loses everything (flush, failover without persistence).
-    test_support::drop_redis_keys(&api_only.names.redis_prefix).await.unwrap();
+    test_support::drop_redis_keys(&api_only.names.redis_prefix)
+        .await
+        .unwrap();
     api_only.stop().await;
 
     let worker = api_only.another_instance(None).await;
     worker.wait_for_status(&slug, "active").await;
-    let job = worker.wait_for_job(&job_id, |j| j["state"] == "succeeded").await;
+    let job = worker
+        .wait_for_job(&job_id, |j| j["state"] == "succeeded")
+        .await;
     assert_eq!(job["attempts"], 1);
 }

@@ -11,7 +11,10 @@ fn run(env: &[(&str, &str)]) -> (bool, String) {
         .envs(env.iter().copied())
         .output()
         .expect("control-api runs");
-    (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 #[test]
@@ -19,17 +22,42 @@ fn start_up_is_refused_without_or_with_weak_secrets_naming_the_variable() {
     let key = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="; // 32 bytes, base64
     let jwt = "a-control-plane-secret-of-enough-length!";
     let base = [
-        ("CONTROL_DATABASE_URL", "postgres://postgres@127.0.0.1:1/none"),
-        ("TENANT_DB_ADMIN_URL", "postgres://postgres@127.0.0.1:1/none"),
+        (
+            "CONTROL_DATABASE_URL",
+            "postgres://postgres@127.0.0.1:1/none",
+        ),
+        (
+            "TENANT_DB_ADMIN_URL",
+            "postgres://postgres@127.0.0.1:1/none",
+        ),
         ("REDIS_URL", "redis://127.0.0.1:1"),
     ];
     let cases: Vec<(Vec<(&str, &str)>, &str)> = vec![
         (vec![("CONTROL_JWT_SECRET", jwt)], "MASTER_KEY is not set"),
-        (vec![("MASTER_KEY", "c2hvcnQ="), ("CONTROL_JWT_SECRET", jwt)], "MASTER_KEY is invalid"),
-        (vec![("MASTER_KEY", "!!!not-base64!!!"), ("CONTROL_JWT_SECRET", jwt)], "MASTER_KEY is invalid"),
+        (
+            vec![("MASTER_KEY", "c2hvcnQ="), ("CONTROL_JWT_SECRET", jwt)],
+            "MASTER_KEY is invalid",
+        ),
+        (
+            vec![
+                ("MASTER_KEY", "!!!not-base64!!!"),
+                ("CONTROL_JWT_SECRET", jwt),
+            ],
+            "MASTER_KEY is invalid",
+        ),
         (vec![("MASTER_KEY", key)], "CONTROL_JWT_SECRET is not set"),
-        (vec![("MASTER_KEY", key), ("CONTROL_JWT_SECRET", "short")], "CONTROL_JWT_SECRET is invalid"),
-        (vec![("MASTER_KEY", key), ("CONTROL_JWT_SECRET", jwt), ("APP_JWT_SECRET", jwt)], "must differ from APP_JWT_SECRET"),
+        (
+            vec![("MASTER_KEY", key), ("CONTROL_JWT_SECRET", "short")],
+            "CONTROL_JWT_SECRET is invalid",
+        ),
+        (
+            vec![
+                ("MASTER_KEY", key),
+                ("CONTROL_JWT_SECRET", jwt),
+                ("APP_JWT_SECRET", jwt),
+            ],
+            "must differ from APP_JWT_SECRET",
+        ),
     ];
     for (extra, want) in cases {
         let env: Vec<(&str, &str)> = base.iter().copied().chain(extra).collect();
@@ -39,13 +67,25 @@ fn start_up_is_refused_without_or_with_weak_secrets_naming_the_variable() {
         assert!(!stderr.contains(jwt), "a secret was printed: {stderr}");
     }
     let (ok, stderr) = run(&[("MASTER_KEY", key), ("CONTROL_JWT_SECRET", jwt)]);
-    assert!(!ok && stderr.contains("CONTROL_DATABASE_URL is not set"), "{stderr}");
+    assert!(
+        !ok && stderr.contains("CONTROL_DATABASE_URL is not set"),
+        "{stderr}"
+    );
 }
 
 #[test]
 fn every_subcommand_explains_itself() {
-    for args in [vec!["--help"], vec!["worker", "--help"], vec!["migrate", "--help"], vec!["tenants", "migrate", "--help"], vec!["admin", "create", "--help"]] {
-        let out = Command::new(env!("CARGO_BIN_EXE_control-api")).args(&args).output().unwrap();
+    for args in [
+        vec!["--help"],
+        vec!["worker", "--help"],
+        vec!["migrate", "--help"],
+        vec!["tenants", "migrate", "--help"],
+        vec!["admin", "create", "--help"],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_control-api"))
+            .args(&args)
+            .output()
+            .unwrap();
         assert!(out.status.success(), "{args:?}");
         assert!(!out.stdout.is_empty());
     }

@@ -7,7 +7,20 @@ use serde_json::{Value, json};
 async fn malformed_reserved_and_overlong_slugs_are_refused_before_anything_is_created() {
     let app = spawn_app().await;
     let long = "a".repeat(51);
-    for slug in ["Acme", "-acme", "acme-", "ac--me", "ac_me", "ab", long.as_str(), "admin", "www", "metrics", "a'b; drop", "ünï"] {
+    for slug in [
+        "Acme",
+        "-acme",
+        "acme-",
+        "ac--me",
+        "ac_me",
+        "ab",
+        long.as_str(),
+        "admin",
+        "www",
+        "metrics",
+        "a'b; drop",
+        "ünï",
+    ] {
         let res = app.create_tenant(slug, "some-admin-pw").await;
         assert_problem(res, 400, "invalid_tenant_slug").await;
         let res = app.get(&format!("/v1/tenants/{}", urlencode(slug))).await;
@@ -19,7 +32,13 @@ async fn malformed_reserved_and_overlong_slugs_are_refused_before_anything_is_cr
 
 fn urlencode(s: &str) -> String {
     s.bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || b == b'-' { (b as char).to_string() } else { format!("%{b:02X}") })
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b == b'-' {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
         .collect()
 }
 
@@ -30,13 +49,25 @@ async fn invalid_bodies_list_every_field_problem() {
     let body = json!({"slug": slug, "name": " ", "plan": "gold", "admin_email": "nope", "admin_password": "short"});
     let res = app.post_json("/v1/tenants", &body, Some(&app.token)).await;
     let problem = assert_problem(res, 422, "validation_failed").await;
-    let fields: Vec<&str> = problem["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
-    assert_eq!(fields, vec!["name", "plan", "admin_email", "admin_password"]);
+    let fields: Vec<&str> = problem["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        fields,
+        vec!["name", "plan", "admin_email", "admin_password"]
+    );
 
     // Missing fields, wrong types and unknown fields are 422; broken JSON is 400.
-    let res = app.post_json("/v1/tenants", &json!({"slug": slug}), Some(&app.token)).await;
+    let res = app
+        .post_json("/v1/tenants", &json!({"slug": slug}), Some(&app.token))
+        .await;
     assert_problem(res, 422, "validation_failed").await;
-    let res = app.post_json("/v1/tenants", &json!({"slug": 42}), Some(&app.token)).await;
+    let res = app
+        .post_json("/v1/tenants", &json!({"slug": 42}), Some(&app.token))
+        .await;
     assert_problem(res, 422, "validation_failed").await;
     let res = app
         .client
@@ -58,9 +89,19 @@ async fn invalid_bodies_list_every_field_problem() {
         .await
         .unwrap();
     assert_problem(res, 413, "payload_too_large").await;
-    for q in ["per_page=0", "per_page=101", "page=0", "status=sleeping", "page=abc"] {
+    for q in [
+        "per_page=0",
+        "per_page=101",
+        "page=0",
+        "status=sleeping",
+        "page=abc",
+    ] {
         let res = app.get(&format!("/v1/tenants?{q}")).await;
-        assert!(matches!(res.status().as_u16(), 400 | 422), "{q}: {}", res.status());
+        assert!(
+            matches!(res.status().as_u16(), 400 | 422),
+            "{q}: {}",
+            res.status()
+        );
     }
     let list: Value = app.get("/v1/tenants").await.json().await.unwrap();
     assert_eq!(list["total"], 0, "nothing was registered");

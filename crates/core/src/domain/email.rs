@@ -47,8 +47,20 @@ mod tests {
 
     #[test]
     fn parses_and_normalises() {
-        assert_eq!(Email::parse(" Ann@Example.COM ").unwrap().as_str(), "ann@example.com");
-        for bad in ["", "ann", "ann@", "@x.io", "a b@x.io", "ann@x", "ann@x..io", "a@b@c.io"] {
+        assert_eq!(
+            Email::parse(" Ann@Example.COM ").unwrap().as_str(),
+            "ann@example.com"
+        );
+        for bad in [
+            "",
+            "ann",
+            "ann@",
+            "@x.io",
+            "a b@x.io",
+            "ann@x",
+            "ann@x..io",
+            "a@b@c.io",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad}");
         }
     }

@@ -4,9 +4,33 @@ use serde::Serialize;
 
 /// Words that would clash with platform hosts or routes.
 pub const RESERVED_SLUGS: &[&str] = &[
-    "api", "www", "admin", "app", "control", "static", "assets", "mail", "status", "health",
-    "metrics", "root", "postgres", "template0", "template1", "public", "system", "internal",
-    "support", "docs", "auth", "login", "billing", "dashboard", "cdn", "smtp", "ftp",
+    "api",
+    "www",
+    "admin",
+    "app",
+    "control",
+    "static",
+    "assets",
+    "mail",
+    "status",
+    "health",
+    "metrics",
+    "root",
+    "postgres",
+    "template0",
+    "template1",
+    "public",
+    "system",
+    "internal",
+    "support",
+    "docs",
+    "auth",
+    "login",
+    "billing",
+    "dashboard",
+    "cdn",
+    "smtp",
+    "ftp",
 ];
 
 const MIN_LEN: usize = 3;
@@ -22,7 +46,9 @@ pub struct TenantSlug(String);
 pub enum SlugError {
     #[error("slug must be between {MIN_LEN} and {MAX_LEN} characters")]
     Length,
-    #[error("slug may contain only lowercase letters, digits and single hyphens, and must start and end with a letter or digit")]
+    #[error(
+        "slug may contain only lowercase letters, digits and single hyphens, and must start and end with a letter or digit"
+    )]
     Format,
     #[error("slug `{0}` is reserved")]
     Reserved(String),
@@ -99,13 +125,22 @@ mod tests {
         for (raw, want) in cases {
             assert_eq!(TenantSlug::parse(raw).err(), Some(want), "{raw}");
         }
-        for word in ["api", "www", "admin", "app", "control", "static", "assets", "mail", "status", "health", "metrics"] {
-            assert!(matches!(TenantSlug::parse(word), Err(SlugError::Reserved(_))));
+        for word in [
+            "api", "www", "admin", "app", "control", "static", "assets", "mail", "status",
+            "health", "metrics",
+        ] {
+            assert!(matches!(
+                TenantSlug::parse(word),
+                Err(SlugError::Reserved(_))
+            ));
         }
     }
 
     #[test]
     fn identifier_form_has_no_hyphens() {
-        assert_eq!(TenantSlug::parse("acme-corp").unwrap().as_identifier(), "acme_corp");
+        assert_eq!(
+            TenantSlug::parse("acme-corp").unwrap().as_identifier(),
+            "acme_corp"
+        );
     }
 }

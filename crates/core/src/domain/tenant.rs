@@ -37,7 +37,9 @@ impl TenantStatus {
 }
 
 /// What a tenant pays for; sets its connection allowance and request rate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema, Default,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Plan {
     #[default]

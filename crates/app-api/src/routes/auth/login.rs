@@ -33,7 +33,11 @@ pub struct TokenResponse {
 )]
 #[post("/auth/login")]
 #[tracing::instrument(skip_all)]
-pub async fn login(state: web::Data<AppState>, tenant: Tenant, body: web::Json<LoginRequest>) -> Result<HttpResponse, ApiError> {
+pub async fn login(
+    state: web::Data<AppState>,
+    tenant: Tenant,
+    body: web::Json<LoginRequest>,
+) -> Result<HttpResponse, ApiError> {
     let LoginRequest { email, password } = body.into_inner();
     if email.len() > 254 {
         return Err(ApiError::unauthorized("invalid email or password"));
@@ -42,8 +46,12 @@ pub async fn login(state: web::Data<AppState>, tenant: Tenant, body: web::Json<L
         let db = tenant.db().await?;
         users::credentials(&db, email.trim()).await?
     };
-    let hash = found.as_ref().map_or_else(|| password::dummy_hash().to_string(), |f| f.1.clone());
-    let ok = web::block(move || password::verify(&password, &hash)).await.map_err(ApiError::internal)?;
+    let hash = found
+        .as_ref()
+        .map_or_else(|| password::dummy_hash().to_string(), |f| f.1.clone());
+    let ok = web::block(move || password::verify(&password, &hash))
+        .await
+        .map_err(ApiError::internal)?;
     let (id, _, role, active) = found
         .filter(|f| ok && f.3)
         .ok_or_else(|| ApiError::unauthorized("invalid email or password"))?;
@@ -58,5 +66,9 @@ pub async fn login(state: web::Data<AppState>, tenant: Tenant, body: web::Json<L
         exp,
     });
     tracing::info!(user.id = %id, "user logged in");
-    Ok(HttpResponse::Ok().json(TokenResponse { access_token: token, token_type: "Bearer", expires_in: state.jwt.ttl_secs }))
+    Ok(HttpResponse::Ok().json(TokenResponse {
+        access_token: token,
+        token_type: "Bearer",
+        expires_in: state.jwt.ttl_secs,
+    }))
 }

@@ -24,9 +24,16 @@ pub struct CreateComment {
 #[utoipa::path(params(("id" = Uuid, Path)), responses((status = 200, body = Vec<Comment>), (status = 404)), security(("bearer" = [])), tag = "comments")]
 #[get("/tickets/{id}/comments")]
 #[tracing::instrument(skip_all)]
-pub async fn list(tenant: Tenant, user: AuthUser, path: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
+pub async fn list(
+    tenant: Tenant,
+    user: AuthUser,
+    path: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
     let db = tenant.db().await?;
-    if tickets::find(&db, *path, visible_to(&user)).await?.is_none() {
+    if tickets::find(&db, *path, visible_to(&user))
+        .await?
+        .is_none()
+    {
         return Err(ApiError::not_found("no such ticket"));
     }
     let items = comments::list(&db, *path, user.role.is_staff()).await?;
@@ -37,16 +44,26 @@ pub async fn list(tenant: Tenant, user: AuthUser, path: web::Path<Uuid>) -> Resu
 #[utoipa::path(params(("id" = Uuid, Path)), request_body = CreateComment, responses((status = 201, body = Comment), (status = 403), (status = 404), (status = 422)), security(("bearer" = [])), tag = "comments")]
 #[post("/tickets/{id}/comments")]
 #[tracing::instrument(skip_all)]
-pub async fn create(tenant: Tenant, user: AuthUser, path: web::Path<Uuid>, body: web::Json<CreateComment>) -> Result<HttpResponse, ApiError> {
+pub async fn create(
+    tenant: Tenant,
+    user: AuthUser,
+    path: web::Path<Uuid>,
+    body: web::Json<CreateComment>,
+) -> Result<HttpResponse, ApiError> {
     let text = body.body.trim();
     if text.is_empty() || text.chars().count() > 10_000 {
         return Err(ApiError::field("body", "must be 1 to 10000 characters"));
     }
     if body.internal && !user.role.is_staff() {
-        return Err(ApiError::forbidden("only agents and admins write internal notes"));
+        return Err(ApiError::forbidden(
+            "only agents and admins write internal notes",
+        ));
     }
     let db = tenant.db().await?;
-    if tickets::find(&db, *path, visible_to(&user)).await?.is_none() {
+    if tickets::find(&db, *path, visible_to(&user))
+        .await?
+        .is_none()
+    {
         return Err(ApiError::not_found("no such ticket"));
     }
     let comment = comments::insert(&db, *path, user.id, text, body.internal).await?;

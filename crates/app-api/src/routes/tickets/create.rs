@@ -23,7 +23,11 @@ pub struct CreateTicket {
 #[utoipa::path(request_body = CreateTicket, responses((status = 201, body = Ticket), (status = 422)), security(("bearer" = [])), tag = "tickets")]
 #[post("/tickets")]
 #[tracing::instrument(skip_all)]
-pub async fn create(tenant: Tenant, user: AuthUser, body: web::Json<CreateTicket>) -> Result<HttpResponse, ApiError> {
+pub async fn create(
+    tenant: Tenant,
+    user: AuthUser,
+    body: web::Json<CreateTicket>,
+) -> Result<HttpResponse, ApiError> {
     let mut errors = Vec::new();
     let title = body.title.trim();
     if title.is_empty() || title.chars().count() > 200 {

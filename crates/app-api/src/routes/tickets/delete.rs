@@ -11,7 +11,11 @@ use uuid::Uuid;
 #[utoipa::path(params(("id" = Uuid, Path)), responses((status = 204), (status = 403), (status = 404)), security(("bearer" = [])), tag = "tickets")]
 #[delete("/tickets/{id}")]
 #[tracing::instrument(skip_all)]
-pub async fn delete(tenant: Tenant, user: AuthUser, path: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
+pub async fn delete(
+    tenant: Tenant,
+    user: AuthUser,
+    path: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
     user.require(&[Role::Admin])?;
     let db = tenant.db().await?;
     if !tickets::delete(&db, *path).await? {

@@ -26,12 +26,30 @@ pub struct ListTickets {
 #[utoipa::path(params(ListTickets), responses((status = 200, body = PageOf<Ticket>)), security(("bearer" = [])), tag = "tickets")]
 #[get("/tickets")]
 #[tracing::instrument(skip_all)]
-pub async fn list(tenant: Tenant, user: AuthUser, query: web::Query<ListTickets>) -> Result<HttpResponse, ApiError> {
-    if query.status.as_deref().is_some_and(|s| !STATUSES.contains(&s)) {
-        return Err(ApiError::field("status", "must be open, in_progress, resolved or closed"));
+pub async fn list(
+    tenant: Tenant,
+    user: AuthUser,
+    query: web::Query<ListTickets>,
+) -> Result<HttpResponse, ApiError> {
+    if query
+        .status
+        .as_deref()
+        .is_some_and(|s| !STATUSES.contains(&s))
+    {
+        return Err(ApiError::field(
+            "status",
+            "must be open, in_progress, resolved or closed",
+        ));
     }
-    if query.priority.as_deref().is_some_and(|p| !PRIORITIES.contains(&p)) {
-        return Err(ApiError::field("priority", "must be low, medium, high or urgent"));
+    if query
+        .priority
+        .as_deref()
+        .is_some_and(|p| !PRIORITIES.contains(&p))
+    {
+        return Err(ApiError::field(
+            "priority",
+            "must be low, medium, high or urgent",
+        ));
     }
     let paging = Paging::parse(query.page, query.per_page)?;
     let filter = Filter {
@@ -42,5 +60,10 @@ pub async fn list(tenant: Tenant, user: AuthUser, query: web::Query<ListTickets>
     };
     let db = tenant.db().await?;
     let (items, total) = tickets::list(&db, &filter, paging).await?;
-    Ok(HttpResponse::Ok().json(PageOf { items, page: paging.page, per_page: paging.per_page, total }))
+    Ok(HttpResponse::Ok().json(PageOf {
+        items,
+        page: paging.page,
+        per_page: paging.per_page,
+        total,
+    }))
 }

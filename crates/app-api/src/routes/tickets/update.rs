@@ -34,20 +34,40 @@ pub struct UpdateTicket {
 #[utoipa::path(params(("id" = Uuid, Path)), request_body = UpdateTicket, responses((status = 200, body = Ticket), (status = 403), (status = 404), (status = 422)), security(("bearer" = [])), tag = "tickets")]
 #[patch("/tickets/{id}")]
 #[tracing::instrument(skip_all)]
-pub async fn update(tenant: Tenant, user: AuthUser, path: web::Path<Uuid>, body: web::Json<UpdateTicket>) -> Result<HttpResponse, ApiError> {
+pub async fn update(
+    tenant: Tenant,
+    user: AuthUser,
+    path: web::Path<Uuid>,
+    body: web::Json<UpdateTicket>,
+) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let mut errors = Vec::new();
     let title = body.title.as_deref().map(str::trim);
     if title.is_some_and(|t| t.is_empty() || t.chars().count() > 200) {
         errors.push(field("title", "must be 1 to 200 characters"));
     }
-    if body.description.as_deref().is_some_and(|d| d.chars().count() > 20_000) {
+    if body
+        .description
+        .as_deref()
+        .is_some_and(|d| d.chars().count() > 20_000)
+    {
         errors.push(field("description", "must be at most 20000 characters"));
     }
-    if body.status.as_deref().is_some_and(|s| !STATUSES.contains(&s)) {
-        errors.push(field("status", "must be open, in_progress, resolved or closed"));
+    if body
+        .status
+        .as_deref()
+        .is_some_and(|s| !STATUSES.contains(&s))
+    {
+        errors.push(field(
+            "status",
+            "must be open, in_progress, resolved or closed",
+        ));
     }
-    if body.priority.as_deref().is_some_and(|p| !PRIORITIES.contains(&p)) {
+    if body
+        .priority
+        .as_deref()
+        .is_some_and(|p| !PRIORITIES.contains(&p))
+    {
         errors.push(field("priority", "must be low, medium, high or urgent"));
     }
     if !errors.is_empty() {
@@ -62,7 +82,10 @@ pub async fn update(tenant: Tenant, user: AuthUser, path: web::Path<Uuid>, body:
             .await?
             .is_some_and(|a| a.active && matches!(a.role, Role::Agent | Role::Admin));
         if !ok {
-            return Err(ApiError::field("assignee_id", "must be an active agent or admin of this tenant"));
+            return Err(ApiError::field(
+                "assignee_id",
+                "must be an active agent or admin of this tenant",
+            ));
         }
     }
     let changes = Changes {

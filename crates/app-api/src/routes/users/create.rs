@@ -23,14 +23,21 @@ pub struct CreateUser {
 }
 
 pub fn field(field: &'static str, message: &'static str) -> FieldError {
-    FieldError { field: field.into(), message: message.into() }
+    FieldError {
+        field: field.into(),
+        message: message.into(),
+    }
 }
 
 /// Adds a user to the tenant.
 #[utoipa::path(request_body = CreateUser, responses((status = 201, body = User), (status = 409), (status = 422)), security(("bearer" = [])), tag = "users")]
 #[post("/users")]
 #[tracing::instrument(skip_all)]
-pub async fn create(tenant: Tenant, user: AuthUser, body: web::Json<CreateUser>) -> Result<HttpResponse, ApiError> {
+pub async fn create(
+    tenant: Tenant,
+    user: AuthUser,
+    body: web::Json<CreateUser>,
+) -> Result<HttpResponse, ApiError> {
     user.require(&[Role::Admin])?;
     let body = body.into_inner();
     let mut errors = Vec::new();

@@ -21,14 +21,26 @@ pub struct ListUsers {
 #[utoipa::path(params(ListUsers), responses((status = 200, body = PageOf<User>)), security(("bearer" = [])), tag = "users")]
 #[get("/users")]
 #[tracing::instrument(skip_all)]
-pub async fn list(tenant: Tenant, user: AuthUser, query: web::Query<ListUsers>) -> Result<HttpResponse, ApiError> {
+pub async fn list(
+    tenant: Tenant,
+    user: AuthUser,
+    query: web::Query<ListUsers>,
+) -> Result<HttpResponse, ApiError> {
     user.require(&[Role::Admin, Role::Agent])?;
     let role = match query.role.as_deref() {
         None => None,
-        Some(r) => Some(Role::parse(r).ok_or_else(|| ApiError::field("role", "must be admin, agent or customer"))?),
+        Some(r) => Some(
+            Role::parse(r)
+                .ok_or_else(|| ApiError::field("role", "must be admin, agent or customer"))?,
+        ),
     };
     let paging = Paging::parse(query.page, query.per_page)?;
     let db = tenant.db().await?;
     let (items, total) = users::list(&db, role, paging).await?;
-    Ok(HttpResponse::Ok().json(PageOf { items, page: paging.page, per_page: paging.per_page, total }))
+    Ok(HttpResponse::Ok().json(PageOf {
+        items,
+        page: paging.page,
+        per_page: paging.per_page,
+        total,
+    }))
 }

@@ -12,6 +12,8 @@ use tenancy_core::ApiError;
 #[tracing::instrument(skip_all)]
 pub async fn me(tenant: Tenant, user: AuthUser) -> Result<HttpResponse, ApiError> {
     let db = tenant.db().await?;
-    let me = users::find(&db, user.id).await?.ok_or_else(|| ApiError::unauthorized("the account no longer exists"))?;
+    let me = users::find(&db, user.id)
+        .await?
+        .ok_or_else(|| ApiError::unauthorized("the account no longer exists"))?;
     Ok(HttpResponse::Ok().json(me))
 }

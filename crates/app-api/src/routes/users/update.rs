@@ -58,7 +58,9 @@ pub async fn update(
         return Err(ApiError::validation(errors));
     }
     if id == user.id && (role.is_some_and(|r| r != Role::Admin) || body.active == Some(false)) {
-        return Err(ApiError::conflict("an admin cannot demote or deactivate themselves"));
+        return Err(ApiError::conflict(
+            "an admin cannot demote or deactivate themselves",
+        ));
     }
     let hash = match body.password {
         None => None,

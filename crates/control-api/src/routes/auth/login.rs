@@ -35,17 +35,23 @@ pub struct TokenResponse {
 )]
 #[post("/v1/auth/login")]
 #[tracing::instrument(skip_all)]
-pub async fn login(state: web::Data<AppState>, body: web::Json<LoginRequest>) -> Result<HttpResponse, ApiError> {
+pub async fn login(
+    state: web::Data<AppState>,
+    body: web::Json<LoginRequest>,
+) -> Result<HttpResponse, ApiError> {
     let LoginRequest { email, password } = body.into_inner();
     let refused = || ApiError::unauthorized("invalid email or password");
     let admin = match Email::parse(&email) {
-        Ok(email) => admins::find_by_email(&state.db, &email).await.map_err(db_error)?,
+        Ok(email) => admins::find_by_email(&state.db, &email)
+            .await
+            .map_err(db_error)?,
         Err(_) => None,
     };
     // Verify against a dummy hash when the account is unknown, so timing does not tell.
-    let hash = admin
-        .as_ref()
-        .map_or_else(|| password::dummy_hash().to_string(), |a| a.password_hash.clone());
+    let hash = admin.as_ref().map_or_else(
+        || password::dummy_hash().to_string(),
+        |a| a.password_hash.clone(),
+    );
     let ok = web::block(move || password::verify(&password, &hash))
         .await
         .map_err(ApiError::internal)?;

@@ -3,8 +3,8 @@
 use crate::auth::SuperAdmin;
 use crate::entity::tenants;
 use crate::jobs::enqueue_after_commit;
-use crate::repo::jobs::{self, JobKind};
 use crate::repo::db_error;
+use crate::repo::jobs::{self, JobKind};
 use crate::routes::tenants::parse_slug;
 use crate::routes::views::{JobView, TenantView, TenantWithJob};
 use crate::state::AppState;
@@ -33,7 +33,10 @@ pub struct CreateTenant {
 }
 
 fn field(field: &'static str, message: &'static str) -> FieldError {
-    FieldError { field: field.into(), message: message.into() }
+    FieldError {
+        field: field.into(),
+        message: message.into(),
+    }
 }
 
 /// Everything but the slug is checked together so the client sees all problems at once.
@@ -93,7 +96,11 @@ pub async fn create(
         .map_err(ApiError::internal)?;
 
     let id = Uuid::new_v4();
-    let db_name = format!("{}{}", state.settings.tenant_db_prefix, slug.as_identifier());
+    let db_name = format!(
+        "{}{}",
+        state.settings.tenant_db_prefix,
+        slug.as_identifier()
+    );
     let now = chrono::Utc::now().fixed_offset();
     let txn = state.db.begin().await.map_err(db_error)?;
     let tenant = tenants::ActiveModel {
@@ -121,14 +128,22 @@ pub async fn create(
         }
         err => err,
     })?;
-    let job = jobs::insert(&txn, id, JobKind::Provision, state.settings.job_max_attempts)
-        .await
-        .map_err(db_error)?;
+    let job = jobs::insert(
+        &txn,
+        id,
+        JobKind::Provision,
+        state.settings.job_max_attempts,
+    )
+    .await
+    .map_err(db_error)?;
     txn.commit().await.map_err(db_error)?;
     enqueue_after_commit(&state, &job).await;
     tracing::info!(tenant.id = %id, job.id = %job.id, "tenant registered, provisioning queued");
 
     Ok(HttpResponse::Accepted()
         .insert_header(("Location", format!("/v1/tenants/{slug}")))
-        .json(TenantWithJob { tenant: TenantView::from(&tenant), job: JobView::from(&job) }))
+        .json(TenantWithJob {
+            tenant: TenantView::from(&tenant),
+            job: JobView::from(&job),
+        }))
 }

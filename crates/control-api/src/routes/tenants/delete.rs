@@ -52,38 +52,56 @@ pub async fn delete(
         if tenant.status == TenantStatus::Deleted.as_str() {
             return Ok(HttpResponse::Ok().json(TenantView::from(&tenant)));
         }
-        let deleted = tenants::transition(&state.db, tenant.id, &all_but_deleted, TenantStatus::Deleted)
-            .await
-            .map_err(db_error)?
-            .ok_or_else(|| ApiError::conflict("tenant changed concurrently; retry"))?;
+        let deleted = tenants::transition(
+            &state.db,
+            tenant.id,
+            &all_but_deleted,
+            TenantStatus::Deleted,
+        )
+        .await
+        .map_err(db_error)?
+        .ok_or_else(|| ApiError::conflict("tenant changed concurrently; retry"))?;
         tracing::info!(tenant.id = %tenant.id, "tenant soft-deleted");
         events::publish(&state, &deleted).await;
         return Ok(HttpResponse::Ok().json(TenantView::from(&deleted)));
     }
 
-    let existing = jobs::for_tenant(&state.db, tenant.id, 20).await.map_err(db_error)?;
+    let existing = jobs::for_tenant(&state.db, tenant.id, 20)
+        .await
+        .map_err(db_error)?;
     if existing
         .iter()
         .any(|j| j.kind == "purge" && matches!(j.state.as_str(), "queued" | "running" | "retrying"))
     {
-        return Err(ApiError::conflict("a purge is already queued for this tenant"));
+        return Err(ApiError::conflict(
+            "a purge is already queued for this tenant",
+        ));
     }
     let txn = state.db.begin().await.map_err(db_error)?;
-    let deleted = match tenants::transition(&txn, tenant.id, &all_but_deleted, TenantStatus::Deleted)
-        .await
-        .map_err(db_error)?
-    {
-        Some(t) => t,
-        None => tenant,
-    };
-    let job = jobs::insert(&txn, deleted.id, JobKind::Purge, state.settings.job_max_attempts)
-        .await
-        .map_err(db_error)?;
+    let deleted =
+        match tenants::transition(&txn, tenant.id, &all_but_deleted, TenantStatus::Deleted)
+            .await
+            .map_err(db_error)?
+        {
+            Some(t) => t,
+            None => tenant,
+        };
+    let job = jobs::insert(
+        &txn,
+        deleted.id,
+        JobKind::Purge,
+        state.settings.job_max_attempts,
+    )
+    .await
+    .map_err(db_error)?;
     txn.commit().await.map_err(db_error)?;
     enqueue_after_commit(&state, &job).await;
     events::publish(&state, &deleted).await;
     tracing::info!(tenant.id = %deleted.id, job.id = %job.id, "tenant purge queued");
     Ok(HttpResponse::Accepted()
         .insert_header(("Location", format!("/v1/jobs/{}", job.id)))
-        .json(TenantWithJob { tenant: TenantView::from(&deleted), job: JobView::from(&job) }))
+        .json(TenantWithJob {
+            tenant: TenantView::from(&deleted),
+            job: JobView::from(&job),
+        }))
 }

@@ -12,9 +12,15 @@ use uuid::Uuid;
 #[utoipa::path(params(("slug" = String, Path)), responses((status = 200, body = Vec<JobView>), (status = 404)), security(("bearer" = [])), tag = "jobs")]
 #[get("/v1/tenants/{slug}/jobs")]
 #[tracing::instrument(skip_all, fields(tenant.slug = tracing::field::Empty))]
-pub async fn for_tenant(_admin: SuperAdmin, state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn for_tenant(
+    _admin: SuperAdmin,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let tenant = super::load(&state, &path).await?;
-    let rows = jobs::for_tenant(&state.db, tenant.id, 100).await.map_err(db_error)?;
+    let rows = jobs::for_tenant(&state.db, tenant.id, 100)
+        .await
+        .map_err(db_error)?;
     Ok(HttpResponse::Ok().json(rows.iter().map(JobView::from).collect::<Vec<_>>()))
 }
 
@@ -22,7 +28,11 @@ pub async fn for_tenant(_admin: SuperAdmin, state: web::Data<AppState>, path: we
 #[utoipa::path(params(("id" = Uuid, Path)), responses((status = 200, body = JobView), (status = 404)), security(("bearer" = [])), tag = "jobs")]
 #[get("/v1/jobs/{id}")]
 #[tracing::instrument(skip_all, fields(job.id = %path))]
-pub async fn get(_admin: SuperAdmin, state: web::Data<AppState>, path: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
+pub async fn get(
+    _admin: SuperAdmin,
+    state: web::Data<AppState>,
+    path: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
     let job = jobs::find(&state.db, *path)
         .await
         .map_err(db_error)?

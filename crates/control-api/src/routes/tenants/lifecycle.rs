@@ -44,7 +44,11 @@ async fn transition(
 #[utoipa::path(params(("slug" = String, Path)), responses((status = 200, body = TenantView), (status = 409)), security(("bearer" = [])), tag = "tenants")]
 #[post("/v1/tenants/{slug}/suspend")]
 #[tracing::instrument(skip_all, fields(tenant.slug = tracing::field::Empty))]
-pub async fn suspend(_admin: SuperAdmin, state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn suspend(
+    _admin: SuperAdmin,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     transition(&state, &path, TenantStatus::Active, TenantStatus::Suspended).await
 }
 
@@ -52,7 +56,11 @@ pub async fn suspend(_admin: SuperAdmin, state: web::Data<AppState>, path: web::
 #[utoipa::path(params(("slug" = String, Path)), responses((status = 200, body = TenantView), (status = 409)), security(("bearer" = [])), tag = "tenants")]
 #[post("/v1/tenants/{slug}/activate")]
 #[tracing::instrument(skip_all, fields(tenant.slug = tracing::field::Empty))]
-pub async fn activate(_admin: SuperAdmin, state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn activate(
+    _admin: SuperAdmin,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     transition(&state, &path, TenantStatus::Suspended, TenantStatus::Active).await
 }
 
@@ -60,20 +68,42 @@ pub async fn activate(_admin: SuperAdmin, state: web::Data<AppState>, path: web:
 #[utoipa::path(params(("slug" = String, Path)), responses((status = 202, body = TenantWithJob), (status = 409)), security(("bearer" = [])), tag = "tenants")]
 #[post("/v1/tenants/{slug}/provision")]
 #[tracing::instrument(skip_all, fields(tenant.slug = tracing::field::Empty))]
-pub async fn provision(_admin: SuperAdmin, state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn provision(
+    _admin: SuperAdmin,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let tenant = super::load(&state, &path).await?;
     let txn = state.db.begin().await.map_err(db_error)?;
-    let moved = tenants::transition(&txn, tenant.id, &[TenantStatus::Failed], TenantStatus::Provisioning)
-        .await
-        .map_err(db_error)?
-        .ok_or_else(|| ApiError::conflict(format!("tenant is {}; only a failed tenant can be re-provisioned", tenant.status)))?;
-    let job = jobs::insert(&txn, tenant.id, JobKind::Provision, state.settings.job_max_attempts)
-        .await
-        .map_err(db_error)?;
+    let moved = tenants::transition(
+        &txn,
+        tenant.id,
+        &[TenantStatus::Failed],
+        TenantStatus::Provisioning,
+    )
+    .await
+    .map_err(db_error)?
+    .ok_or_else(|| {
+        ApiError::conflict(format!(
+            "tenant is {}; only a failed tenant can be re-provisioned",
+            tenant.status
+        ))
+    })?;
+    let job = jobs::insert(
+        &txn,
+        tenant.id,
+        JobKind::Provision,
+        state.settings.job_max_attempts,
+    )
+    .await
+    .map_err(db_error)?;
     txn.commit().await.map_err(db_error)?;
     enqueue_after_commit(&state, &job).await;
     tracing::info!(tenant.id = %tenant.id, job.id = %job.id, "provisioning re-queued");
     Ok(HttpResponse::Accepted()
         .insert_header(("Location", format!("/v1/jobs/{}", job.id)))
-        .json(TenantWithJob { tenant: TenantView::from(&moved), job: JobView::from(&job) }))
+        .json(TenantWithJob {
+            tenant: TenantView::from(&moved),
+            job: JobView::from(&job),
+        }))
 }

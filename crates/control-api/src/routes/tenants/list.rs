@@ -34,7 +34,10 @@ pub async fn list(
     let status = match query.status.as_deref() {
         None | Some("") => None,
         Some(raw) => Some(TenantStatus::parse(raw).ok_or_else(|| {
-            ApiError::field("status", "must be one of provisioning, active, suspended, failed, deleted")
+            ApiError::field(
+                "status",
+                "must be one of provisioning, active, suspended, failed, deleted",
+            )
         })?),
     };
     let page = query.page.unwrap_or(1);
@@ -45,7 +48,9 @@ pub async fn list(
     if per_page == 0 || per_page > MAX_PER_PAGE {
         return Err(ApiError::field("per_page", "must be between 1 and 100"));
     }
-    let (rows, total) = tenants::list(&state.db, status, page, per_page).await.map_err(db_error)?;
+    let (rows, total) = tenants::list(&state.db, status, page, per_page)
+        .await
+        .map_err(db_error)?;
     Ok(HttpResponse::Ok().json(Page {
         items: rows.iter().map(TenantView::from).collect(),
         page,

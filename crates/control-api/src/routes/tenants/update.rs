@@ -38,20 +38,29 @@ pub async fn update(
     let mut errors = Vec::new();
     let name = body.name.as_deref().map(str::trim);
     if name.is_some_and(|n| n.is_empty() || n.chars().count() > 200) {
-        errors.push(FieldError { field: "name".into(), message: "must be 1 to 200 characters".into() });
+        errors.push(FieldError {
+            field: "name".into(),
+            message: "must be 1 to 200 characters".into(),
+        });
     }
     let plan = match body.plan.as_deref() {
         None => None,
         Some(raw) => {
             let plan = Plan::parse(raw);
             if plan.is_none() {
-                errors.push(FieldError { field: "plan".into(), message: "must be one of free, pro, enterprise".into() });
+                errors.push(FieldError {
+                    field: "plan".into(),
+                    message: "must be one of free, pro, enterprise".into(),
+                });
             }
             plan
         }
     };
     if name.is_none() && body.plan.is_none() {
-        errors.push(FieldError { field: "body".into(), message: "give name and/or plan".into() });
+        errors.push(FieldError {
+            field: "body".into(),
+            message: "give name and/or plan".into(),
+        });
     }
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));

@@ -1,0 +1,230 @@
+//! The pool factory: one pool per tenant, hard caps, idle eviction, recovery.
+
+use crate::helpers::{spawn_platform, spawn_platform_with};
+use reqwest::Method;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::time::{Duration, Instant};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_first_requests_build_exactly_one_pool() {
+    let p = spawn_platform().await;
+    let t = p.tenant("single").await;
+    // Login built the pool; evict it so the tenant is cold again.
+    let id: uuid::Uuid = t.id.parse().unwrap();
+    p.app_state().pools.evict(id, "test").await;
+    let before = p.app_state().pools.created();
+    let calls = (0..20).map(|_| {
+        p.call(
+            Method::GET,
+            "/v1/tickets",
+            &t.slug,
+            Some(&t.admin_token),
+            None,
+        )
+    });
+    let statuses: Vec<u16> = futures::future::join_all(calls)
+        .await
+        .iter()
+        .map(|r| r.status().as_u16())
+        .collect();
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    assert_eq!(p.app_state().pools.created() - before, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn load_over_five_tenants_never_exceeds_the_global_cap_and_never_500s() {
+    let p = spawn_platform_with(&[
+        ("POOL_MAX_TOTAL", "6"),
+        ("POOL_MAX_PER_TENANT", "2"),
+        ("POOL_MAX_TENANTS", "3"),
+    ])
+    .await;
+    let mut tenants = Vec::new();
+    for i in 0..5 {
+        tenants.push(p.tenant(&format!("load{i}")).await);
+    }
+    let peak = Arc::new(AtomicI64::new(0));
+    let done = Arc::new(AtomicBool::new(false));
+    let sampler = {
+        let (peak, done) = (peak.clone(), done.clone());
+        let pg = p.pg("postgres").await;
+        let like = format!("{}%", p.names.tenant_prefix.replace('_', "\\_"));
+        tokio::spawn(async move {
+            while !done.load(Ordering::SeqCst) {
+                let n: i64 = pg
+                    .query_one(
+                        "SELECT count(*) FROM pg_stat_activity WHERE usename LIKE $1",
+                        &[&like],
+                    )
+                    .await
+                    .unwrap()
+                    .get(0);
+                peak.fetch_max(n, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+    };
+    // 8 concurrent clients, 40 requests each, round-robin over the five tenants.
+    let workers = (0..8).map(|w| {
+        let p = &p;
+        let tenants = &tenants;
+        async move {
+            let mut statuses = Vec::new();
+            for i in 0..40 {
+                let t = &tenants[(w + i) % tenants.len()];
+                let res = if i % 4 == 0 {
+                    p.call(
+                        Method::POST,
+                        "/v1/tickets",
+                        &t.slug,
+                        Some(&t.admin_token),
+                        Some(json!({"title": "load", "description": ""})),
+                    )
+                    .await
+                } else {
+                    p.call(
+                        Method::GET,
+                        "/v1/tickets",
+                        &t.slug,
+                        Some(&t.admin_token),
+                        None,
+                    )
+                    .await
+                };
+                statuses.push(res.status().as_u16());
+            }
+            statuses
+        }
+    });
+    let statuses: Vec<u16> = futures::future::join_all(workers).await.concat();
+    done.store(true, Ordering::SeqCst);
+    sampler.await.unwrap();
+
+    assert!(
+        statuses.iter().all(|s| *s < 500),
+        "a 5xx under load: {statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| matches!(s, 200 | 201 | 429)),
+        "{statuses:?}"
+    );
+    let ok = statuses.iter().filter(|s| **s < 300).count();
+    assert!(
+        ok > statuses.len() / 2,
+        "most requests are served: {ok} of {}",
+        statuses.len()
+    );
+    let peak = peak.load(Ordering::SeqCst);
+    assert!(
+        peak <= 6,
+        "saw {peak} tenant connections with POOL_MAX_TOTAL=6"
+    );
+    assert!(peak > 0, "the sampler saw the load");
+    assert!(
+        p.app_state().pools.pools() <= 3,
+        "at most POOL_MAX_TENANTS pools are kept"
+    );
+    assert!(p.app_state().pools.connections() <= 6);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_pool_is_evicted_and_its_connections_really_close() {
+    let p = spawn_platform_with(&[("POOL_IDLE_SECS", "1"), ("POOL_HEALTH_MS", "200")]).await;
+    let t = p.tenant("sleepy").await;
+    assert_eq!(
+        p.call(
+            Method::GET,
+            "/v1/tickets",
+            &t.slug,
+            Some(&t.admin_token),
+            None
+        )
+        .await
+        .status(),
+        200
+    );
+    assert!(
+        p.tenant_connections().await >= 1,
+        "a connection is open after a request"
+    );
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while p.tenant_connections().await > 0 {
+        assert!(
+            Instant::now() < deadline,
+            "idle pool's connections never closed"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(p.app_state().pools.pools(), 0);
+    assert!(
+        p.metrics()
+            .await
+            .contains("tenant_pool_evicted_total{reason=\"idle\"}")
+    );
+    // The tenant is served again, on a fresh pool.
+    assert_eq!(
+        p.call(
+            Method::GET,
+            "/v1/tickets",
+            &t.slug,
+            Some(&t.admin_token),
+            None
+        )
+        .await
+        .status(),
+        200
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenant_whose_backends_are_killed_recovers_without_500s() {
+    let p = spawn_platform().await;
+    let t = p.tenant("phoenix").await;
+    let warm = (0..10).map(|_| {
+        p.call(
+            Method::GET,
+            "/v1/tickets",
+            &t.slug,
+            Some(&t.admin_token),
+            None,
+        )
+    });
+    futures::future::join_all(warm).await;
+    let pg = p.pg("postgres").await;
+    let killed: i64 = pg
+        .query_one(
+            "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1) k",
+            &[&t.db_name],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(killed >= 1, "there were connections to kill");
+    for _ in 0..20 {
+        let res = p
+            .call(
+                Method::GET,
+                "/v1/tickets",
+                &t.slug,
+                Some(&t.admin_token),
+                None,
+            )
+            .await;
+        assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    }
+    let body: Value = p
+        .call(
+            Method::POST,
+            "/v1/tickets",
+            &t.slug,
+            Some(&t.admin_token),
+            Some(json!({"title": "after", "description": ""})),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["title"], "after");
+}
