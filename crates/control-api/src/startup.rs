@@ -11,7 +11,7 @@ use actix_web::middleware::from_fn;
 use actix_web::{App, HttpResponse, HttpServer, web};
 use anyhow::Context;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
 use sea_orm_migration::MigratorTrait;
 use secrecy::{ExposeSecret, SecretString};
 use std::net::TcpListener;
@@ -35,6 +35,44 @@ pub async fn connect_control_db(url: &SecretString) -> anyhow::Result<DatabaseCo
     Database::connect(opts)
         .await
         .context("connecting to CONTROL_DATABASE_URL")
+}
+
+/// Creates the control database named in `url` if it does not exist yet, through the
+/// server's `postgres` database, so a fresh server needs no manual `createdb`.
+pub async fn ensure_control_database(url: &SecretString) -> anyhow::Result<()> {
+    let mut parsed =
+        url::Url::parse(url.expose_secret()).context("CONTROL_DATABASE_URL is not a URL")?;
+    let name = parsed.path().trim_start_matches('/').to_string();
+    let valid = !name.is_empty()
+        && name.len() <= 63
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if !valid {
+        anyhow::bail!("CONTROL_DATABASE_URL must name a database of [A-Za-z0-9_-]");
+    }
+    parsed.set_path("postgres");
+    let server = connect_control_db(&SecretString::from(parsed.to_string())).await?;
+    let exists = server
+        .query_one_raw(sea_orm::Statement::from_sql_and_values(
+            sea_orm::DbBackend::Postgres,
+            "SELECT 1 FROM pg_database WHERE datname = $1",
+            [name.clone().into()],
+        ))
+        .await?
+        .is_some();
+    if !exists {
+        match server
+            .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+            .await
+        {
+            Ok(_) => tracing::info!(database = %name, "created the control database"),
+            Err(e) if e.to_string().contains("already exists") => {}
+            Err(e) => return Err(anyhow::Error::new(e).context("creating the control database")),
+        }
+    }
+    let _ = server.close().await;
+    Ok(())
 }
 
 /// Applies pending control-schema migrations.

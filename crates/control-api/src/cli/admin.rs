@@ -24,7 +24,9 @@ pub async fn create(raw_email: &str) -> anyhow::Result<()> {
         bail!("password {msg}");
     }
     let hash = tokio::task::spawn_blocking(move || password::hash(&password)).await??;
-    let db = startup::connect_control_db(&settings::control_database_url(&ProcessEnv)?).await?;
+    let url = settings::control_database_url(&ProcessEnv)?;
+    startup::ensure_control_database(&url).await?;
+    let db = startup::connect_control_db(&url).await?;
     startup::migrate(&db).await?;
     admins::upsert(&db, &email, hash).await?;
     println!("super-admin {email} is ready");

@@ -89,6 +89,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Migrate => {
             let url = settings::control_database_url(&ProcessEnv)?;
+            startup::ensure_control_database(&url).await?;
             let db = startup::connect_control_db(&url).await?;
             startup::migrate(&db).await?;
             println!("control database is up to date");
