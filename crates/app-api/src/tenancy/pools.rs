@@ -21,18 +21,32 @@ use tenancy_core::crypto::Keyring;
 use tenancy_core::{ApiError, ErrorCode};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_postgres::NoTls;
+use tokio_postgres::error::SqlState;
 use uuid::Uuid;
 
 /// A tenant connection. Its budget permit lives in the task that drives the connection,
 /// so it is released only once the connection has really closed.
 pub type Conn = ClientWrapper;
 
+/// A pooled connection idle longer than this is pinged before it is handed out.
+const VERIFY_AFTER_IDLE: Duration = Duration::from_secs(1);
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConnError {
     #[error("the global connection budget is spent")]
     Budget,
-    #[error(transparent)]
+    #[error("the database server refuses more connections")]
+    ServerFull,
+    #[error("{}", describe(.0))]
     Pg(#[from] tokio_postgres::Error),
+}
+
+/// tokio-postgres displays a server error as just "db error"; the server's words matter.
+fn describe(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{} ({})", db.message(), db.code().code()),
+        None => e.to_string(),
+    }
 }
 
 /// Opens tenant connections, each holding one permit of the global budget.
@@ -48,8 +62,7 @@ pub struct BudgetedManager {
 }
 
 impl BudgetedManager {
-    async fn permit(&self) -> Result<OwnedSemaphorePermit, ConnError> {
-        let deadline = Instant::now() + self.wait;
+    async fn permit(&self, deadline: Instant) -> Result<OwnedSemaphorePermit, ConnError> {
         loop {
             if let Ok(p) = self.budget.clone().try_acquire_owned() {
                 return Ok(p);
@@ -80,8 +93,27 @@ impl managed::Manager for BudgetedManager {
     type Error = ConnError;
 
     async fn create(&self) -> Result<Conn, ConnError> {
-        let permit = self.permit().await?;
-        let (client, connection) = self.config.connect(NoTls).await?;
+        let deadline = Instant::now() + self.wait;
+        let permit = self.permit(deadline).await?;
+        let (client, connection) = loop {
+            match self.config.connect(NoTls).await {
+                Ok(pair) => break pair,
+                // The server's own limit (max_connections, or the role's CONNECTION LIMIT)
+                // is a budget shared with other replicas and services: treat it like ours,
+                // free idle connections and wait, then answer 429, never 5xx.
+                Err(e) if e.code() == Some(&SqlState::TOO_MANY_CONNECTIONS) => {
+                    metrics::counter!("tenant_pool_server_refusals_total").increment(1);
+                    if let Some(factory) = self.factory.upgrade() {
+                        factory.release_idle(self.tenant_id);
+                    }
+                    if Instant::now() >= deadline {
+                        return Err(ConnError::ServerFull);
+                    }
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        };
         let grace = self.close_grace;
         // Ends when the client is dropped (the connection then sends Terminate and closes)
         // or the server goes away; only then is the permit given back.
@@ -95,9 +127,17 @@ impl managed::Manager for BudgetedManager {
         Ok(ClientWrapper::new(client, tokio::spawn(async {})))
     }
 
-    async fn recycle(&self, conn: &mut Conn, _: &Metrics) -> RecycleResult<ConnError> {
+    async fn recycle(&self, conn: &mut Conn, metrics: &Metrics) -> RecycleResult<ConnError> {
+        // Let the connection's task read whatever the server sent meanwhile (a FATAL from
+        // pg_terminate_backend, a closed socket) before we look at it.
+        tokio::task::yield_now().await;
         if conn.is_closed() {
             return Err(RecycleError::message("connection closed"));
+        }
+        // A connection that answered moments ago and has not closed since is alive; a round
+        // trip to prove it again would double the database work of a hot request.
+        if metrics.last_used() < VERIFY_AFTER_IDLE {
+            return Ok(());
         }
         // The cheapest round trip: proves the backend is still there.
         conn.simple_query("")
@@ -122,7 +162,8 @@ pub struct TenantPool {
 
 fn pool_error(e: PoolError<ConnError>) -> ApiError {
     match e {
-        PoolError::Timeout(TimeoutType::Wait) | PoolError::Backend(ConnError::Budget) => {
+        PoolError::Timeout(TimeoutType::Wait)
+        | PoolError::Backend(ConnError::Budget | ConnError::ServerFull) => {
             metrics::counter!("tenant_pool_limit_rejections_total").increment(1);
             ApiError::new(
                 ErrorCode::ConnectionLimit,
@@ -323,18 +364,24 @@ impl PoolFactory {
             if pool.pool.status().available == 0 {
                 continue;
             }
+            // `Ok(false)`: no connection to spare for a ping, which says nothing of health.
             let ping = async {
-                let client = pool.pool.get().await.map_err(|e| e.to_string())?;
+                let client = match pool.pool.get().await {
+                    Ok(client) => client,
+                    Err(PoolError::Backend(ConnError::Budget | ConnError::ServerFull)) => {
+                        return Ok(false);
+                    }
+                    Err(e) => return Err(e.to_string()),
+                };
                 client
                     .simple_query("SELECT 1")
                     .await
-                    .map_err(|e| e.to_string())?;
-                Ok::<(), String>(())
+                    .map_err(|e| describe(&e))?;
+                Ok::<bool, String>(true)
             };
             let outcome = tokio::time::timeout(Duration::from_secs(2), ping).await;
             let failure = match outcome {
-                Ok(Ok(())) => None,
-                Ok(Err(e)) if e.contains("budget") => None,
+                Ok(Ok(_)) => None,
                 Ok(Err(e)) => Some(e),
                 Err(_) => Some("timed out".to_string()),
             };

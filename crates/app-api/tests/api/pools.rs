@@ -193,9 +193,11 @@ async fn a_tenant_whose_backends_are_killed_recovers_without_500s() {
     });
     futures::future::join_all(warm).await;
     let pg = p.pg("postgres").await;
+    // With a timeout, pg_terminate_backend returns once the backends have exited: the
+    // connections are dead, not dying, when the next requests come.
     let killed: i64 = pg
         .query_one(
-            "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1) k",
+            "SELECT count(*) FROM (SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE usename = $1) k",
             &[&t.db_name],
         )
         .await
