@@ -11,7 +11,14 @@ use tracing_subscriber::fmt::MakeWriter;
 
 /// Directives appended to any filter: these crates print SQL with bound values at debug
 /// level, and some of our SQL (`ALTER ROLE ... PASSWORD`) carries credentials.
-const FORCED_DIRECTIVES: &[&str] = &["sea_orm=warn", "sqlx=warn", "sea_orm_migration=info"];
+const FORCED_DIRECTIVES: &[&str] = &[
+    "sea_orm=warn",
+    "sqlx=warn",
+    "sea_orm_migration=info",
+    // It warns on every 4xx: a client's mistake is not an incident, and a flood of bad
+    // tokens must not become a flood of log lines. 5xx are still logged, with their cause.
+    "tracing_actix_web::middleware=error",
+];
 
 /// The filter from `RUST_LOG` (default `info`), with the secret-safety directives forced.
 pub fn env_filter(default: &str) -> EnvFilter {
