@@ -104,7 +104,7 @@ impl Settings {
                 1000,
             )?),
             job_lease: Duration::from_secs(config::optional(env, "PROVISION_LEASE_SECS", 60)?),
-            queue_poll: Duration::from_millis(config::optional(env, "QUEUE_POLL_MS", 25)?.max(10)),
+            queue_poll: Duration::from_millis(config::optional(env, "QUEUE_POLL_MS", 100)?.max(10)),
             reconcile_every: Duration::from_secs(config::optional(env, "RECONCILE_SECS", 30)?),
             fault: None,
         })
