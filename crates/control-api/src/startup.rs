@@ -1,7 +1,7 @@
 //! Builds the control plane from settings: connections, migrations, the HTTP server and the
 //! worker. Tests boot exactly this.
 
-use crate::jobs::{self, Queue};
+use crate::jobs::{self, FastPath, Queue};
 use crate::provisioner::Provisioner;
 use crate::routes;
 use crate::settings::Settings;
@@ -109,10 +109,12 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         settings.token_ttl_secs,
     );
     let queue = Queue::new(redis.clone(), &settings.redis_prefix, settings.queue_poll);
+    let fast_path = FastPath::new(settings.run_worker, settings.worker_concurrency);
     Ok(AppState {
         db,
         redis,
         queue,
+        fast_path,
         provisioner,
         jwt,
         settings: Arc::new(settings),
@@ -178,7 +180,7 @@ impl Application {
 
     /// Starts the server, and the worker when settings ask for it.
     pub fn start(self) -> Running {
-        let shutdown = CancellationToken::new();
+        let shutdown = self.state.fast_path.shutdown.clone();
         let handle = self.server.handle();
         let server_task = tokio::spawn(self.server);
         let worker_task = self

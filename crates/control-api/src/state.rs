@@ -1,6 +1,6 @@
 //! What every handler and job shares.
 
-use crate::jobs::Queue;
+use crate::jobs::{FastPath, Queue};
 use crate::provisioner::Provisioner;
 use crate::settings::Settings;
 use redis::aio::ConnectionManager;
@@ -14,6 +14,7 @@ pub struct AppState {
     pub db: DatabaseConnection,
     pub redis: ConnectionManager,
     pub queue: Queue,
+    pub fast_path: FastPath,
     pub provisioner: Provisioner,
     pub jwt: JwtKeys,
     pub settings: Arc<Settings>,

@@ -19,8 +19,10 @@ use apalis::prelude::*;
 use apalis_redis::{Config, RedisStorage};
 use redis::aio::ConnectionManager;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tenancy_core::domain::TenantStatus;
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -85,6 +87,48 @@ impl Queue {
 pub async fn enqueue_after_commit(state: &AppState, job: &Job) {
     if let Err(e) = state.queue.push(job).await {
         tracing::warn!(job.id = %job.id, error = %e, "could not queue job; the reconciler will retry");
+    }
+    state.fast_path.run(state, job.id);
+}
+
+/// Starts a just-queued job in this process at once, when the process runs a worker with a
+/// slot free, instead of leaving it until the worker's next poll of the queue (up to
+/// `QUEUE_POLL_MS`). The queued message stays as the durable copy: whoever claims the job
+/// first runs it, and the other finds it claimed and does nothing.
+#[derive(Clone)]
+pub struct FastPath {
+    slots: Option<Arc<Semaphore>>,
+    /// Cancelled when the process stops: a job cut off here is picked up again after its
+    /// lease, like one whose worker died.
+    pub shutdown: CancellationToken,
+}
+
+impl FastPath {
+    pub fn new(run_worker: bool, concurrency: usize) -> Self {
+        Self {
+            slots: run_worker.then(|| Arc::new(Semaphore::new(concurrency.max(1)))),
+            shutdown: CancellationToken::new(),
+        }
+    }
+
+    fn run(&self, state: &AppState, job_id: Uuid) {
+        let Some(permit) = self
+            .slots
+            .as_ref()
+            .and_then(|s| s.clone().try_acquire_owned().ok())
+        else {
+            return;
+        };
+        let (state, shutdown) = (state.clone(), self.shutdown.clone());
+        tokio::spawn(async move {
+            let _permit = permit;
+            tokio::select! {
+                _ = shutdown.cancelled() => {}
+                result = execute(&state, job_id) => if let Err(e) = result {
+                    tracing::error!(job.id = %job_id, error = %format!("{e:#}"), "job error");
+                },
+            }
+        });
     }
 }
 
