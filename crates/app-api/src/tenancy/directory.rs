@@ -36,6 +36,33 @@ impl std::fmt::Debug for TenantRecord {
     }
 }
 
+impl TenantRecord {
+    pub fn new(
+        id: Uuid,
+        slug: String,
+        plan: Plan,
+        status: TenantStatus,
+        db_name: String,
+        db_role: String,
+        sealed: Sealed,
+    ) -> Self {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        sealed.bytes.hash(&mut h);
+        sealed.key_version.hash(&mut h);
+        plan.as_str().hash(&mut h);
+        Self {
+            id,
+            slug,
+            plan,
+            status,
+            db_name,
+            db_role,
+            sealed,
+            fingerprint: h.finish(),
+        }
+    }
+}
+
 type Entry = Option<Arc<TenantRecord>>;
 
 struct Ttl {
@@ -117,20 +144,22 @@ impl Directory {
             bytes: sealed_bytes.unwrap_or_default(),
         };
         let plan = Plan::parse(&plan).unwrap_or_default();
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        sealed.bytes.hash(&mut h);
-        sealed.key_version.hash(&mut h);
-        plan.as_str().hash(&mut h);
-        Ok(Some(Arc::new(TenantRecord {
-            id: row.get("id"),
-            slug: row.get("slug"),
+        Ok(Some(Arc::new(TenantRecord::new(
+            row.get("id"),
+            row.get("slug"),
             plan,
             status,
-            db_name: row.get("db_name"),
-            db_role: row.get("db_role"),
+            row.get("db_name"),
+            row.get("db_role"),
             sealed,
-            fingerprint: h.finish(),
-        })))
+        ))))
+    }
+
+    /// Puts a record in the cache as if it had been read (benchmarks and warm-up).
+    pub async fn prime(&self, record: TenantRecord) {
+        self.cache
+            .insert(record.slug.clone(), Some(Arc::new(record)))
+            .await;
     }
 
     /// Forgets a slug so the next request reads the control database again.
