@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Measures what tenancy costs against the database's own ceiling, in one run on this
+# machine, and writes docs/BENCHMARKS.md (see scripts/bench.py for the figures).
+#
+#   scripts/bench.sh           the full run (about 15 minutes once built)
+#   scripts/bench.sh --quick   fewer, shorter runs (under 3 minutes once built)
+#
+# Uses this machine's PostgreSQL and Redis (started or installed if missing), release
+# builds, wrk, pgbench and criterion; everything it creates is dropped at the end.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
+
+command -v cargo >/dev/null || die "cargo not found: install the Rust toolchain first"
+missing=()
+command -v wrk >/dev/null || missing+=(wrk)
+command -v python3 >/dev/null || missing+=(python3)
+command -v redis-cli >/dev/null || missing+=(redis-tools)
+[ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
+ensure_postgres
+ensure_redis
+# pgbench ships with the PostgreSQL server package, not the client.
+if ! command -v pgbench >/dev/null || ! pgbench --version >/dev/null 2>&1; then
+  apt_install postgresql
+fi
+
+log "building release binaries and the criterion benchmarks"
+cargo build --release --quiet -p control-api -p app-api
+cargo bench --quiet -p app-api --bench tenancy --no-run
+
+export PG_SUPERUSER_URL REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
+exec python3 scripts/bench.py "$@"
