@@ -66,6 +66,7 @@ pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
         "max_pools": limits.max_tenants,
         "connections": connections,
         "max_connections": limits.max_total,
+        "budget": state.pools.budget(),
     });
     let healthy = db.status == "ok" && redis.status == "ok";
     let body = json!({

@@ -4,8 +4,9 @@
 //! Limits: a pool's size comes from the tenant's plan (capped by `POOL_MAX_PER_TENANT`);
 //! every open connection, in any pool, holds a permit of one shared semaphore of
 //! `POOL_MAX_TOTAL` permits, so the total can never exceed it. A pool that needs a
-//! connection while the budget is spent first closes other pools' idle connections, then
-//! waits a bounded time; after that the request gets 429 `connection_limit`.
+//! connection while the budget is spent first closes the least recently used idle connection
+//! of another pool, then waits a bounded time; after that the request gets 429
+//! `connection_limit`.
 
 use super::directory::TenantRecord;
 use crate::settings::PoolLimits;
@@ -14,12 +15,12 @@ use deadpool_postgres::ClientWrapper;
 use moka::future::Cache;
 use moka::notification::RemovalCause;
 use secrecy::ExposeSecret;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 use tenancy_core::crypto::Keyring;
 use tenancy_core::{ApiError, ErrorCode};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 use tokio_postgres::NoTls;
 use tokio_postgres::error::SqlState;
 use uuid::Uuid;
@@ -67,20 +68,26 @@ impl BudgetedManager {
             if let Ok(p) = self.budget.clone().try_acquire_owned() {
                 return Ok(p);
             }
-            // Idle connections of other tenants hold permits they are not using.
-            if let Some(factory) = self.factory.upgrade() {
-                factory.release_idle(self.tenant_id);
-            }
-            if let Ok(p) = self.budget.clone().try_acquire_owned() {
-                return Ok(p);
-            }
+            // Idle connections of other tenants hold permits they are not using. Close the
+            // least recently used one, not all of them: closing all would make every other
+            // tenant reconnect on its next request, and under a spread load that churn
+            // (a new backend per request) costs far more than the wait.
+            let released = self
+                .factory
+                .upgrade()
+                .is_some_and(|f| f.release_lru_idle(self.tenant_id));
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return Err(ConnError::Budget);
             }
-            let slice = left.min(Duration::from_millis(20));
+            // A released permit comes back once the backend is gone plus the close grace.
+            let slice = if released {
+                self.close_grace + Duration::from_millis(50)
+            } else {
+                Duration::from_millis(20)
+            };
             if let Ok(Ok(p)) =
-                tokio::time::timeout(slice, self.budget.clone().acquire_owned()).await
+                tokio::time::timeout(slice.min(left), self.budget.clone().acquire_owned()).await
             {
                 return Ok(p);
             }
@@ -94,26 +101,43 @@ impl managed::Manager for BudgetedManager {
 
     async fn create(&self) -> Result<Conn, ConnError> {
         let deadline = Instant::now() + self.wait;
-        let permit = self.permit(deadline).await?;
+        let mut permit = self.permit(deadline).await?;
         let (client, connection) = loop {
             match self.config.connect(NoTls).await {
                 Ok(pair) => break pair,
-                // The server's own limit (max_connections, or the role's CONNECTION LIMIT)
-                // is a budget shared with other replicas and services: treat it like ours,
-                // free idle connections and wait, then answer 429, never 5xx.
+                // The server's own limit is a budget shared with other replicas and
+                // services: free an idle connection and wait, then answer 429, never 5xx.
                 Err(e) if e.code() == Some(&SqlState::TOO_MANY_CONNECTIONS) => {
                     metrics::counter!("tenant_pool_server_refusals_total").increment(1);
-                    if let Some(factory) = self.factory.upgrade() {
-                        factory.release_idle(self.tenant_id);
+                    let factory = self.factory.upgrade();
+                    if let Some(factory) = &factory {
+                        factory.release_lru_idle(self.tenant_id);
                     }
                     if Instant::now() >= deadline {
                         return Err(ConnError::ServerFull);
                     }
-                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    // The whole server is full (not just this role or database): our budget
+                    // is larger than the room the server has. Shrink it by this permit, so
+                    // we stop knocking (every refused attempt costs the server a process)
+                    // and settle at what the server holds; `maintain` gives permits back.
+                    let server_wide = e.as_db_error().is_some_and(|db| {
+                        let m = db.message();
+                        !m.contains("for role") && !m.contains("for database")
+                    });
+                    if server_wide && factory.is_some_and(|f| f.shrink()) {
+                        permit.forget();
+                        permit = self.permit(deadline).await?;
+                    } else {
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
                 }
                 Err(e) => return Err(e.into()),
             }
         };
+        metrics::counter!("tenant_pool_connections_opened_total").increment(1);
+        if let Some(factory) = self.factory.upgrade() {
+            factory.opened.fetch_add(1, Ordering::Relaxed);
+        }
         let grace = self.close_grace;
         // Ends when the client is dropped (the connection then sends Terminate and closes)
         // or the server goes away; only then is the permit given back.
@@ -149,7 +173,39 @@ impl managed::Manager for BudgetedManager {
 
 pub type Pool = managed::Pool<BudgetedManager>;
 /// A connection checked out of a tenant pool.
-pub type Client = managed::Object<BudgetedManager>;
+///
+/// Giving it back wakes the tenant's requests that wait for one of its own connections.
+pub struct Client {
+    /// Always `Some` until dropped: taken in `drop` so the connection is back in the pool
+    /// before the waiters wake.
+    object: Option<managed::Object<BudgetedManager>>,
+    pool: Arc<TenantPool>,
+}
+
+impl std::ops::Deref for Client {
+    type Target = managed::Object<BudgetedManager>;
+
+    fn deref(&self) -> &Self::Target {
+        self.object
+            .as_ref()
+            .expect("a client holds its connection until dropped")
+    }
+}
+
+impl std::ops::DerefMut for Client {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        self.object
+            .as_mut()
+            .expect("a client holds its connection until dropped")
+    }
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        drop(self.object.take());
+        self.pool.returned.notify_waiters();
+    }
+}
 
 /// One tenant's pool.
 pub struct TenantPool {
@@ -158,6 +214,8 @@ pub struct TenantPool {
     pub pool: Pool,
     /// Credentials and plan the pool was built from: a change means rebuild.
     fingerprint: u64,
+    /// Notified whenever a connection of this pool is given back.
+    returned: Notify,
 }
 
 fn pool_error(e: PoolError<ConnError>) -> ApiError {
@@ -177,8 +235,11 @@ fn pool_error(e: PoolError<ConnError>) -> ApiError {
 
 struct Inner {
     created: std::sync::atomic::AtomicU64,
+    opened: std::sync::atomic::AtomicU64,
     cache: Cache<Uuid, Arc<TenantPool>>,
     budget: Arc<Semaphore>,
+    /// Permits taken out of the budget because the server refused connections below it.
+    shrunk: AtomicUsize,
     limits: PoolLimits,
     keyring: Arc<Keyring>,
     host: String,
@@ -186,13 +247,70 @@ struct Inner {
 }
 
 impl Inner {
-    /// Closes every idle connection of every pool but `except`'s, releasing their permits.
-    fn release_idle(&self, except: Uuid) {
+    /// Counts one permit as taken out of the budget (until `regrow`); the caller forgets
+    /// it. False when the budget is already down to one.
+    fn shrink(&self) -> bool {
+        let limit = self.limits.max_total.saturating_sub(1);
+        let taken = self
+            .shrunk
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                (n < limit).then_some(n + 1)
+            })
+            .is_ok();
+        if taken {
+            tracing::debug!(
+                "the database server is full below POOL_MAX_TOTAL; budget shrunk by one"
+            );
+        }
+        taken
+    }
+
+    /// Gives one shrunk permit back: the server may have room again. If not, the next
+    /// refusal takes it out again.
+    fn regrow(&self) {
+        if self
+            .shrunk
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+            .is_ok()
+        {
+            self.budget.add_permits(1);
+        }
+    }
+
+    /// Closes the idle connection, in any pool but `except`'s, that has waited longest
+    /// since its last use. False when no other pool holds an idle connection.
+    fn release_lru_idle(&self, except: Uuid) -> bool {
+        // Rank: pools that keep another connection after this one first (taking a tenant's
+        // last connection makes it reconnect), then the longest idle.
+        let mut victim: Option<(Arc<TenantPool>, (bool, Duration))> = None;
         for (id, pool) in self.cache.iter() {
-            if *id != except {
-                pool.pool.retain(|_, _| false);
+            let status = pool.pool.status();
+            if *id == except || status.available == 0 {
+                continue;
+            }
+            // `retain` is the only view of a pool's idle connections; keep them all here.
+            let mut oldest = Duration::ZERO;
+            pool.pool.retain(|_, m| {
+                oldest = oldest.max(m.last_used());
+                true
+            });
+            let rank = (status.size > 1, oldest);
+            if victim.as_ref().is_none_or(|(_, best)| rank > *best) {
+                victim = Some((pool, rank));
             }
         }
+        let Some((pool, (_, oldest))) = victim else {
+            return false;
+        };
+        let mut closed = false;
+        pool.pool.retain(|_, m| {
+            if !closed && m.last_used() >= oldest {
+                closed = true;
+                return false;
+            }
+            true
+        });
+        closed
     }
 }
 
@@ -230,6 +348,8 @@ impl PoolFactory {
         Self {
             inner: Arc::new(Inner {
                 created: Default::default(),
+                opened: Default::default(),
+                shrunk: Default::default(),
                 cache,
                 budget,
                 limits,
@@ -287,6 +407,7 @@ impl PoolFactory {
             slug: record.slug.clone(),
             pool,
             fingerprint: record.fingerprint,
+            returned: Notify::new(),
         })
     }
 
@@ -324,13 +445,43 @@ impl PoolFactory {
         mut pool: Arc<TenantPool>,
     ) -> Result<Client, ApiError> {
         for _ in 0..3 {
+            self.await_own_connection(&pool).await;
             match pool.pool.get().await {
-                Ok(client) => return Ok(client),
+                Ok(object) => {
+                    return Ok(Client {
+                        object: Some(object),
+                        pool,
+                    });
+                }
                 Err(PoolError::Closed) => pool = self.pool(record).await?,
                 Err(e) => return Err(pool_error(e)),
             }
         }
         Err(ApiError::unavailable("the tenant database pool", "pool kept closing").retry_after(1))
+    }
+
+    /// With the budget spent, a tenant that already has connections, all busy, waits a
+    /// bounded time for one of its own to come back (a query takes a millisecond) rather
+    /// than open another and close some other tenant's: under a load spread over more
+    /// tenants than the budget covers, stealing makes every tenant reconnect in turn.
+    async fn await_own_connection(&self, pool: &TenantPool) {
+        let deadline = tokio::time::Instant::now() + self.inner.limits.acquire_wait;
+        loop {
+            if self.inner.budget.available_permits() > 0 {
+                return;
+            }
+            // Created before the check so a connection given back in between still wakes us.
+            let returned = pool.returned.notified();
+            let status = pool.pool.status();
+            // No connection yet (it must open one), one idle, or at its size (the pool
+            // itself queues the request): nothing to wait for here.
+            if status.size == 0 || status.available > 0 || status.size >= status.max_size {
+                return;
+            }
+            if tokio::time::timeout_at(deadline, returned).await.is_err() {
+                return;
+            }
+        }
     }
 
     /// Closes a tenant's pool now (suspension, credential change, failed health check).
@@ -342,12 +493,23 @@ impl PoolFactory {
 
     /// Open connections across all pools.
     pub fn connections(&self) -> usize {
-        self.inner.limits.max_total - self.inner.budget.available_permits()
+        let room = self.budget();
+        room.saturating_sub(self.inner.budget.available_permits())
+    }
+
+    /// The connection budget now: `POOL_MAX_TOTAL`, less what the server refused below it.
+    pub fn budget(&self) -> usize {
+        self.inner.limits.max_total - self.inner.shrunk.load(Ordering::Relaxed)
     }
 
     /// Pools built by this factory since start.
     pub fn created(&self) -> u64 {
         self.inner.created.load(Ordering::Relaxed)
+    }
+
+    /// Connections opened by this factory's pools since start.
+    pub fn opened(&self) -> u64 {
+        self.inner.opened.load(Ordering::Relaxed)
     }
 
     pub fn pools(&self) -> u64 {
@@ -358,6 +520,7 @@ impl PoolFactory {
     /// and refreshes the gauges. Called on an interval: moka has no thread of its own.
     pub async fn maintain(&self) {
         self.inner.cache.run_pending_tasks().await;
+        self.inner.regrow();
         let pools: Vec<Arc<TenantPool>> = self.inner.cache.iter().map(|(_, p)| p).collect();
         for pool in pools {
             // Only pools holding idle connections: pinging others would open connections.
@@ -393,6 +556,6 @@ impl PoolFactory {
         }
         metrics::gauge!("tenant_pools_active").set(self.pools() as f64);
         metrics::gauge!("tenant_pool_connections").set(self.connections() as f64);
-        metrics::gauge!("tenant_pool_connections_max").set(self.inner.limits.max_total as f64);
+        metrics::gauge!("tenant_pool_connections_max").set(self.budget() as f64);
     }
 }

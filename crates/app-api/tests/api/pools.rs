@@ -130,6 +130,56 @@ async fn load_over_five_tenants_never_exceeds_the_global_cap_and_never_500s() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spent_budget_shares_connections_without_reconnecting_every_tenant() {
+    // Three tenants fit the pool cache, but their pools (2 each) do not fit the budget (4):
+    // a busy tenant must wait for its own connection, not close another tenant's, or every
+    // tenant ends up reconnecting in turn (a new server process per request).
+    let p = spawn_platform_with(&[
+        ("POOL_MAX_TOTAL", "4"),
+        ("POOL_MAX_PER_TENANT", "2"),
+        ("POOL_MAX_TENANTS", "3"),
+    ])
+    .await;
+    let mut tenants = Vec::new();
+    for i in 0..3 {
+        tenants.push(p.tenant(&format!("share{i}")).await);
+    }
+    let opened_before = p.app_state().pools.opened();
+    let workers = (0..6).map(|w| {
+        let (p, tenants) = (&p, &tenants);
+        async move {
+            let mut statuses = Vec::new();
+            for i in 0..30 {
+                let t = &tenants[(w + i) % tenants.len()];
+                let res = p
+                    .call(
+                        Method::GET,
+                        "/v1/tickets",
+                        &t.slug,
+                        Some(&t.admin_token),
+                        None,
+                    )
+                    .await;
+                statuses.push(res.status().as_u16());
+            }
+            statuses
+        }
+    });
+    let statuses: Vec<u16> = futures::future::join_all(workers).await.concat();
+    assert!(
+        statuses.iter().all(|s| matches!(s, 200 | 429)),
+        "{statuses:?}"
+    );
+    let opened = p.app_state().pools.opened() - opened_before;
+    assert!(
+        opened <= 10,
+        "{opened} connections opened for {} requests over 3 tenants with a budget of 4",
+        statuses.len()
+    );
+    assert!(p.app_state().pools.connections() <= 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_idle_pool_is_evicted_and_its_connections_really_close() {
     let p = spawn_platform_with(&[("POOL_IDLE_SECS", "1"), ("POOL_HEALTH_MS", "200")]).await;
     let t = p.tenant("sleepy").await;
