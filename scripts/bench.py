@@ -695,6 +695,13 @@ def machine(pg):
             f"Linux {platform.release()}, commit {rev}")
 
 
+def fence(add, lines):
+    add("```")
+    add("\n".join(lines))
+    add("```")
+    add("")
+
+
 def write_doc(b):
     r, c = b.results, b.commands
     L = []
@@ -724,10 +731,7 @@ def write_doc(b):
             f"{med([x['p50'] for x in p]):.2f} | {med([x['p99'] for x in p]):.2f} | "
             f"**{med(ar) / med(pr):.2f}** | {sum(x['errors'] for x in a)} |")
     add("")
-    add("```")
-    add("\n".join(c["hot_path"]))
-    add("```")
-    add("")
+    fence(add, c["hot_path"])
 
     mi = r["micro"]
     single_p50 = med([x["p50"] for x in r["single"]]) * 1e6  # ns
@@ -744,10 +748,7 @@ def write_doc(b):
             f"{100 * v['median'] / single_p50:.2f} % |")
     add(f"| **all four** | **{total:.0f}** | | **{100 * total / single_p50:.2f} %** |")
     add("")
-    add("```")
-    add("\n".join(c["micro"]))
-    add("```")
-    add("")
+    fence(add, c["micro"])
 
     hot64 = med([x["rps"] for x in hp["app_64"]])
     add("### 3. Many tenants")
@@ -769,10 +770,7 @@ def write_doc(b):
             f"({many['samples']} samples) | {many['pools_created']:.0f} | "
             f"{many['pools_evicted']:.0f} | {many['limit_rejections']:.0f} |")
     add("")
-    add("```")
-    add("\n".join(c["many"]))
-    add("```")
-    add("")
+    fence(add, c["many"])
 
     cold = r["cold"]
     add("### 4. Cold tenant")
@@ -789,10 +787,7 @@ def write_doc(b):
     add(f"| **first request / psql** | **{med(cold['cold']) / med(cold['psql']):.2f}** | "
         f"{pct(cold['cold'], 99) / pct(cold['psql'], 99):.2f} |")
     add("")
-    add("```")
-    add("\n".join(c["cold"]))
-    add("```")
-    add("")
+    fence(add, c["cold"])
 
     pv = r["provisioning"]
     add("### 5. Provisioning")
@@ -812,10 +807,7 @@ def write_doc(b):
     add(f"| **API / bare, tenants/min 4 at a time** | | "
         f"**{pv['api_par']['per_min'] / pv['base_par']['per_min']:.2f}** | | |")
     add("")
-    add("```")
-    add("\n".join(c["provisioning"]))
-    add("```")
-    add("")
+    fence(add, c["provisioning"])
 
     mem = r["memory"]
     add("### 6. Memory")
