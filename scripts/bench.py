@@ -324,6 +324,13 @@ class Bench:
                                   text=True).stdout.split()
             for i in range(0, len(keys), 500):
                 subprocess.run(cli + ["del", *keys[i:i + 500]], capture_output=True)
+            # apalis-redis lists every queue's workers key in one global set, outside any prefix.
+            queues = subprocess.run(cli + ["zrange", "core:apalis:queues:list", "0", "-1"],
+                                    capture_output=True, text=True).stdout.split()
+            ours = [q for q in queues if q.startswith(pattern.rstrip("*"))]
+            if ours:
+                subprocess.run(cli + ["zrem", "core:apalis:queues:list", *ours],
+                               capture_output=True)
 
     def start_control(self):
         subprocess.run([os.path.join(self.bin, "control-api"), "migrate"], env=self.env,

@@ -206,8 +206,25 @@ pub async fn drop_redis_keys(prefix: &str) -> anyhow::Result<()> {
             .query_async::<()>(&mut conn)
             .await?;
     }
+    // apalis-redis lists every queue's workers key in one global set, outside any prefix.
+    let queues: Vec<String> = redis::cmd("ZRANGE")
+        .arg(APALIS_QUEUES)
+        .arg(0)
+        .arg(-1)
+        .query_async(&mut conn)
+        .await?;
+    let ours: Vec<&String> = queues.iter().filter(|q| q.contains(prefix)).collect();
+    if !ours.is_empty() {
+        redis::cmd("ZREM")
+            .arg(APALIS_QUEUES)
+            .arg(ours)
+            .query_async::<()>(&mut conn)
+            .await?;
+    }
     Ok(())
 }
+
+const APALIS_QUEUES: &str = "core:apalis:queues:list";
 
 /// Drops a test's resources when dropped, on its own thread and runtime so it also runs
 /// while a panicking test unwinds.
