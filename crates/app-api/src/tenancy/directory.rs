@@ -155,7 +155,7 @@ impl Directory {
         ))))
     }
 
-    /// Puts a record in the cache as if it had been read (benchmarks and warm-up).
+    /// Puts a record in the cache as if it had been read (for the criterion benchmarks).
     pub async fn prime(&self, record: TenantRecord) {
         self.cache
             .insert(record.slug.clone(), Some(Arc::new(record)))

@@ -445,7 +445,11 @@ impl PoolFactory {
         mut pool: Arc<TenantPool>,
     ) -> Result<Client, ApiError> {
         for _ in 0..3 {
-            self.await_own_connection(&pool).await;
+            // Its own connections stayed busy for the whole wait: the same answer as a
+            // pool wait that timed out, rather than a second wait inside `get`.
+            if !self.await_own_connection(&pool).await {
+                return Err(pool_error(PoolError::Timeout(TimeoutType::Wait)));
+            }
             match pool.pool.get().await {
                 Ok(object) => {
                     return Ok(Client {
@@ -464,11 +468,12 @@ impl PoolFactory {
     /// bounded time for one of its own to come back (a query takes a millisecond) rather
     /// than open another and close some other tenant's: under a load spread over more
     /// tenants than the budget covers, stealing makes every tenant reconnect in turn.
-    async fn await_own_connection(&self, pool: &TenantPool) {
+    /// False when the wait ran out.
+    async fn await_own_connection(&self, pool: &TenantPool) -> bool {
         let deadline = tokio::time::Instant::now() + self.inner.limits.acquire_wait;
         loop {
             if self.inner.budget.available_permits() > 0 {
-                return;
+                return true;
             }
             // Created before the check so a connection given back in between still wakes us.
             let returned = pool.returned.notified();
@@ -476,10 +481,10 @@ impl PoolFactory {
             // No connection yet (it must open one), one idle, or at its size (the pool
             // itself queues the request): nothing to wait for here.
             if status.size == 0 || status.available > 0 || status.size >= status.max_size {
-                return;
+                return true;
             }
             if tokio::time::timeout_at(deadline, returned).await.is_err() {
-                return;
+                return false;
             }
         }
     }

@@ -1,6 +1,6 @@
 //! The pool factory: one pool per tenant, hard caps, idle eviction, recovery.
 
-use crate::helpers::{spawn_platform, spawn_platform_with};
+use crate::helpers::{Platform, TestTenant, spawn_platform, spawn_platform_with};
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -35,16 +35,7 @@ async fn concurrent_first_requests_build_exactly_one_pool() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn load_over_five_tenants_never_exceeds_the_global_cap_and_never_500s() {
-    let p = spawn_platform_with(&[
-        ("POOL_MAX_TOTAL", "6"),
-        ("POOL_MAX_PER_TENANT", "2"),
-        ("POOL_MAX_TENANTS", "3"),
-    ])
-    .await;
-    let mut tenants = Vec::new();
-    for i in 0..5 {
-        tenants.push(p.tenant(&format!("load{i}")).await);
-    }
+    let (p, tenants) = capped_platform("6", "load", 5).await;
     let peak = Arc::new(AtomicI64::new(0));
     let done = Arc::new(AtomicBool::new(false));
     let sampler = {
@@ -67,38 +58,7 @@ async fn load_over_five_tenants_never_exceeds_the_global_cap_and_never_500s() {
         })
     };
     // 8 concurrent clients, 40 requests each, round-robin over the five tenants.
-    let workers = (0..8).map(|w| {
-        let p = &p;
-        let tenants = &tenants;
-        async move {
-            let mut statuses = Vec::new();
-            for i in 0..40 {
-                let t = &tenants[(w + i) % tenants.len()];
-                let res = if i % 4 == 0 {
-                    p.call(
-                        Method::POST,
-                        "/v1/tickets",
-                        &t.slug,
-                        Some(&t.admin_token),
-                        Some(json!({"title": "load", "description": ""})),
-                    )
-                    .await
-                } else {
-                    p.call(
-                        Method::GET,
-                        "/v1/tickets",
-                        &t.slug,
-                        Some(&t.admin_token),
-                        None,
-                    )
-                    .await
-                };
-                statuses.push(res.status().as_u16());
-            }
-            statuses
-        }
-    });
-    let statuses: Vec<u16> = futures::future::join_all(workers).await.concat();
+    let statuses = round_robin(&p, &tenants, 8, 40, true).await;
     done.store(true, Ordering::SeqCst);
     sampler.await.unwrap();
 
@@ -134,38 +94,9 @@ async fn a_spent_budget_shares_connections_without_reconnecting_every_tenant() {
     // Three tenants fit the pool cache, but their pools (2 each) do not fit the budget (4):
     // a busy tenant must wait for its own connection, not close another tenant's, or every
     // tenant ends up reconnecting in turn (a new server process per request).
-    let p = spawn_platform_with(&[
-        ("POOL_MAX_TOTAL", "4"),
-        ("POOL_MAX_PER_TENANT", "2"),
-        ("POOL_MAX_TENANTS", "3"),
-    ])
-    .await;
-    let mut tenants = Vec::new();
-    for i in 0..3 {
-        tenants.push(p.tenant(&format!("share{i}")).await);
-    }
+    let (p, tenants) = capped_platform("4", "share", 3).await;
     let opened_before = p.app_state().pools.opened();
-    let workers = (0..6).map(|w| {
-        let (p, tenants) = (&p, &tenants);
-        async move {
-            let mut statuses = Vec::new();
-            for i in 0..30 {
-                let t = &tenants[(w + i) % tenants.len()];
-                let res = p
-                    .call(
-                        Method::GET,
-                        "/v1/tickets",
-                        &t.slug,
-                        Some(&t.admin_token),
-                        None,
-                    )
-                    .await;
-                statuses.push(res.status().as_u16());
-            }
-            statuses
-        }
-    });
-    let statuses: Vec<u16> = futures::future::join_all(workers).await.concat();
+    let statuses = round_robin(&p, &tenants, 6, 30, false).await;
     assert!(
         statuses.iter().all(|s| matches!(s, 200 | 429)),
         "{statuses:?}"
@@ -279,4 +210,59 @@ async fn a_tenant_whose_backends_are_killed_recovers_without_500s() {
         .await
         .unwrap();
     assert_eq!(body["title"], "after");
+}
+
+/// A platform with `POOL_MAX_TOTAL=total`, 2 connections per tenant and 3 pools cached,
+/// and `count` tenants named `{name}{i}`.
+async fn capped_platform(total: &str, name: &str, count: usize) -> (Platform, Vec<TestTenant>) {
+    let p = spawn_platform_with(&[
+        ("POOL_MAX_TOTAL", total),
+        ("POOL_MAX_PER_TENANT", "2"),
+        ("POOL_MAX_TENANTS", "3"),
+    ])
+    .await;
+    let mut tenants = Vec::new();
+    for i in 0..count {
+        tenants.push(p.tenant(&format!("{name}{i}")).await);
+    }
+    (p, tenants)
+}
+
+/// `workers` concurrent clients sending `requests` each, round-robin over the tenants:
+/// ticket lists, and with `writes` a ticket created every fourth request. The statuses.
+async fn round_robin(
+    p: &Platform,
+    tenants: &[TestTenant],
+    workers: usize,
+    requests: usize,
+    writes: bool,
+) -> Vec<u16> {
+    let workers = (0..workers).map(|w| async move {
+        let mut statuses = Vec::new();
+        for i in 0..requests {
+            let t = &tenants[(w + i) % tenants.len()];
+            let res = if writes && i % 4 == 0 {
+                p.call(
+                    Method::POST,
+                    "/v1/tickets",
+                    &t.slug,
+                    Some(&t.admin_token),
+                    Some(json!({"title": "load", "description": ""})),
+                )
+                .await
+            } else {
+                p.call(
+                    Method::GET,
+                    "/v1/tickets",
+                    &t.slug,
+                    Some(&t.admin_token),
+                    None,
+                )
+                .await
+            };
+            statuses.push(res.status().as_u16());
+        }
+        statuses
+    });
+    futures::future::join_all(workers).await.concat()
 }
