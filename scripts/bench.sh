@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Measures what tenancy costs against the database's own ceiling, in one run on this
-# machine, and writes docs/BENCHMARKS.md (see scripts/bench.py for the figures).
+# machine, and writes docs/BENCHMARKS.md. scripts/bench/measure.py runs the figures and
+# saves the raw numbers to .bench/results.json; scripts/bench/report.py fills
+# scripts/bench/BENCHMARKS.template.md from them (run it alone to re-render a saved run).
 #
-#   scripts/bench.sh           the full run (about 15 minutes once built)
-#   scripts/bench.sh --quick   fewer, shorter runs (under 3 minutes once built)
+#   scripts/bench.sh           the full run (about 8 minutes once built)
+#   scripts/bench.sh --quick   fewer, shorter runs (about 3 minutes once built)
 #
 # Uses this machine's PostgreSQL and Redis (started or installed if missing), release
 # builds, wrk, pgbench and criterion; everything it creates is dropped at the end.
@@ -29,4 +31,4 @@ cargo build --release --quiet -p control-api -p app-api
 cargo bench --quiet -p app-api --bench tenancy --no-run
 
 export PG_SUPERUSER_URL REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
-exec python3 scripts/bench.py "$@"
+exec python3 -B scripts/bench/measure.py "$@"

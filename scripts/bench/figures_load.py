@@ -1,0 +1,121 @@
+"""Figures about the request path: 2 (criterion micro-benchmarks of the tenancy layer),
+1 (the hot path against pgbench on the same database) and 3 (many tenants round-robin
+under tight pool caps). Each stores raw numbers in rig.results and the commands it ran in
+rig.commands."""
+
+import json
+import os
+import subprocess
+
+from common import APP_PORT, OUT_DIR, ROOT, log
+from loadtools import ConnSampler, pgbench, wrk
+
+MICRO = ("slug_validation", "resolution_cache_hit", "pool_factory_hit", "jwt_verification")
+
+
+def figure_micro(rig):
+    log("figure 2: criterion micro-benchmarks of the tenancy layer")
+    times = ["--warm-up-time", "1", "--measurement-time", "2"] if rig.quick else \
+        ["--warm-up-time", "2", "--measurement-time", "5"]
+    subprocess.run(["cargo", "bench", "--quiet", "-p", "app-api", "--bench", "tenancy", "--",
+                    "--noplot", *times], cwd=ROOT, check=True, capture_output=True)
+    micro = {}
+    for name in MICRO:
+        with open(os.path.join(rig.target, "criterion", name, "new", "estimates.json")) as f:
+            est = json.load(f)
+        micro[name] = {"median": est["median"]["point_estimate"],
+                       "lo": est["median"]["confidence_interval"]["lower_bound"],
+                       "hi": est["median"]["confidence_interval"]["upper_bound"]}
+    rig.results["micro"] = micro
+    rig.commands["micro"] = [
+        f"cargo bench -p app-api --bench tenancy -- --noplot {' '.join(times)}"]
+
+
+def figure_hot_path(rig):
+    hot = rig.tenants[0]
+    n = rig.n
+    log(f"figure 1: hot path vs pgbench, {n['runs']} runs of {n['secs']} s per setting")
+    app = rig.start_app(POOL_MAX_PER_TENANT=10)
+    url = f"http://127.0.0.1:{APP_PORT}/v1/tickets/{hot['ticket']}"
+    wrk(url, 16, 1, rig.headers(hot))  # warm-up: pool, caches, prepared statements
+    select = os.path.join(OUT_DIR, "select.sql")
+    with open(select, "w") as f:
+        f.write("SELECT id, title, description, status, priority, requester_id, assignee_id, "
+                f"created_at, updated_at FROM tickets WHERE id = '{hot['ticket']}' "
+                "AND (NULL::uuid IS NULL OR requester_id = NULL::uuid);\n")
+    runs = {(k, c): [] for k in ("app", "pgbench") for c in (16, 64)}
+    single = []
+    for _ in range(n["runs"]):
+        for c in (16, 64):
+            runs[("app", c)].append(wrk(url, c, n["secs"], rig.headers(hot)))
+            runs[("pgbench", c)].append(pgbench(rig.pg, hot["db"], select, c, n["secs"]))
+        single.append(wrk(url, 1, max(2, n["secs"] // 2), rig.headers(hot)))
+    rig.stop(app)
+    rig.results["hot_path"] = {f"{k}_{c}": v for (k, c), v in runs.items()}
+    rig.results["single"] = single
+    rig.commands["hot_path"] = [
+        f"wrk -t 2 -c {{16,64}} -d {n['secs']}s --latency -H 'x-tenant-slug: {hot['slug']}' "
+        "-H 'authorization: Bearer …' http://127.0.0.1:3100/v1/tickets/{id}",
+        f"pgbench -n -M prepared -c {{16,64}} -j 2 -T {n['secs']} -f select.sql -l "
+        f"{hot['db']}   # select.sql: the app's SELECT for the same ticket",
+        f"wrk -t 2 -c 1 -d {max(2, n['secs'] // 2)}s --latency …   # one connection, for figure 2",
+    ]
+
+
+def figure_many_tenants(rig):
+    # The figure asked for: more tenants than POOL_MAX_TENANTS. Beside it, the same load
+    # over as many tenants as fit the cap, which separates the cost of pool churn from the
+    # cost of spreading load over many databases.
+    rig.results["many"] = [round_robin(rig, rig.tenants, "all"),
+                           round_robin(rig, rig.tenants[:50], "fits")]
+    rig.commands["many"] = [
+        f"POOL_MAX_TENANTS=50 POOL_MAX_TOTAL=100 app-api; wrk -t 2 -c 64 -d {rig.n['secs']}s "
+        "--latency -s round-robin.lua http://127.0.0.1:3100/",
+        "psql: SELECT count(*) FROM pg_stat_activity WHERE application_name = 'app-api' "
+        "AND datname LIKE 'bench…_%'   # every 20 ms during the runs",
+    ]
+
+
+def write_round_robin_script(path, tenants):
+    """A wrk script cycling over the tenants, each thread starting at a different offset."""
+    with open(path, "w") as f:
+        f.write("local tenants = {\n")
+        for t in tenants:
+            f.write(f'  {{"{t["slug"]}", "Bearer {t["token"]}", "/v1/tickets/{t["ticket"]}"}},\n')
+        f.write("}\nlocal n = #tenants\nlocal started = 0\n"
+                "function setup(thread)\n  thread:set('offset', started * 97)\n"
+                "  started = started + 1\nend\n"
+                "local i = 0\nfunction init(args) i = offset end\n"
+                "function request()\n  i = i % n + 1\n  local t = tenants[i]\n"
+                "  return wrk.format('GET', t[3], {['X-Tenant-Slug'] = t[1], "
+                "['Authorization'] = t[2]})\nend\n")
+
+
+def round_robin(rig, tenants, label):
+    count = len(tenants)
+    log(f"figure 3: round-robin over {count} tenants, POOL_MAX_TENANTS=50, POOL_MAX_TOTAL=100")
+    script = os.path.join(OUT_DIR, f"round-robin-{label}.lua")
+    write_round_robin_script(script, tenants)
+    app = rig.start_app(POOL_MAX_TENANTS=50, POOL_MAX_TOTAL=100)
+    runs = []
+    sampler = ConnSampler(rig.pg, rig.prefix)
+    sampler.start()
+    before = app.metrics()
+    for _ in range(rig.n["runs"]):
+        runs.append(wrk(f"http://127.0.0.1:{APP_PORT}/", 64, rig.n["secs"], script=script))
+    after = app.metrics()
+    sampler.stop()
+    rig.stop(app)
+
+    def delta(prefix):
+        return sum(v for k, v in after.items() if k.startswith(prefix)) - \
+            sum(v for k, v in before.items() if k.startswith(prefix))
+
+    return {
+        "label": label, "runs": runs, "tenants": count, "peak_connections": sampler.peak,
+        "samples": sampler.samples, "pools_created": delta("tenant_pool_created_total"),
+        "pools_evicted": delta("tenant_pool_evicted_total"),
+        "evicted_by_reason": {k: after[k] - before.get(k, 0) for k in after
+                              if k.startswith("tenant_pool_evicted_total")},
+        "limit_rejections": delta("tenant_pool_limit_rejections_total"),
+    }
