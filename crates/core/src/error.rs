@@ -7,7 +7,7 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use std::borrow::Cow;
 
-/// Stable codes clients can branch on (see SPEC.md, Errors).
+/// Stable codes clients can branch on (listed with their statuses in docs/API.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
