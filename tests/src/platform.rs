@@ -76,9 +76,10 @@ impl Builder {
         env.extend(self.env);
         let control = ControlProcess::start(&env, self.hooks).await;
         control.create_root(ROOT_EMAIL, ROOT_PASSWORD).await;
-        let app = match self.app_plane {
-            true => Some(AppProcess::start(&env).await),
-            false => None,
+        let app = if self.app_plane {
+            Some(AppProcess::start(&env).await)
+        } else {
+            None
         };
         let control_api = Api::new(control.port());
         let root_token = control_api.login(ROOT_EMAIL, ROOT_PASSWORD).await;
