@@ -5,7 +5,6 @@
 #![allow(clippy::unwrap_used)]
 
 mod auth;
-mod helpers;
 mod operations;
 mod pools;
 mod resolution;

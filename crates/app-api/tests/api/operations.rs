@@ -1,46 +1,23 @@
 //! What on-call reads on the app plane.
 
-use crate::helpers::{assert_problem, spawn_platform};
-use reqwest::Method;
+use platform_harness::{assert_problem, spawn_platform};
 use serde_json::Value;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_readiness_metrics_and_openapi_answer() {
     let p = spawn_platform().await;
     let t = p.tenant("ops").await;
-    p.call(
-        Method::GET,
-        "/v1/tickets",
-        &t.slug,
-        Some(&t.admin_token),
-        None,
-    )
-    .await;
-    p.call(
-        Method::GET,
-        "/v1/tickets",
-        "unknown-slug-zz",
-        Some(&t.admin_token),
-        None,
-    )
-    .await;
+    t.as_admin().get("/v1/tickets").send().await;
+    p.app()
+        .as_user(&t.admin_token)
+        .on("unknown-slug-zz")
+        .get("/v1/tickets")
+        .send()
+        .await;
 
-    let health: Value = p
-        .client
-        .get(format!("{}/health", p.app))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let health: Value = p.app().get("/health").read().await;
     assert_eq!(health["status"], "ok");
-    let res = p
-        .client
-        .get(format!("{}/health/ready", p.app))
-        .send()
-        .await
-        .unwrap();
+    let res = p.app().get("/health/ready").send().await;
     assert_eq!(res.status(), 200);
     let ready: Value = res.json().await.unwrap();
     for dep in ["control_db", "redis", "pool_factory"] {
@@ -48,7 +25,7 @@ async fn health_readiness_metrics_and_openapi_answer() {
     }
     assert!(ready["checks"]["pool_factory"]["pools"].as_u64().unwrap() >= 1);
 
-    let metrics = p.metrics().await;
+    let metrics = p.app().get("/metrics").text().await;
     for name in [
         "tenant_pools_active",
         "tenant_pool_connections",
@@ -65,15 +42,7 @@ async fn health_readiness_metrics_and_openapi_answer() {
         "no per-tenant label: bounded label sets"
     );
 
-    let spec: Value = p
-        .client
-        .get(format!("{}/openapi.json", p.app))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let spec: Value = p.app().get("/openapi.json").read().await;
     for path in [
         "/v1/tickets",
         "/v1/tickets/{id}",
@@ -83,14 +52,5 @@ async fn health_readiness_metrics_and_openapi_answer() {
     ] {
         assert!(spec["paths"][path].is_object(), "openapi lacks {path}");
     }
-    assert_problem(
-        p.client
-            .get(format!("{}/nope", p.app))
-            .send()
-            .await
-            .unwrap(),
-        404,
-        "not_found",
-    )
-    .await;
+    assert_problem(p.app().get("/nope").send().await, 404, "not_found").await;
 }

@@ -1,7 +1,6 @@
 //! The pool factory: one pool per tenant, hard caps, idle eviction, recovery.
 
-use crate::helpers::{Platform, TestTenant, spawn_platform, spawn_platform_with};
-use reqwest::Method;
+use platform_harness::{Platform, TestTenant, platform, spawn_platform};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
@@ -15,15 +14,7 @@ async fn concurrent_first_requests_build_exactly_one_pool() {
     let id: uuid::Uuid = t.id.parse().unwrap();
     p.app_state().pools.evict(id, "test").await;
     let before = p.app_state().pools.created();
-    let calls = (0..20).map(|_| {
-        p.call(
-            Method::GET,
-            "/v1/tickets",
-            &t.slug,
-            Some(&t.admin_token),
-            None,
-        )
-    });
+    let calls = (0..20).map(|_| t.as_admin().get("/v1/tickets").send());
     let statuses: Vec<u16> = futures::future::join_all(calls)
         .await
         .iter()
@@ -41,7 +32,7 @@ async fn load_over_five_tenants_never_exceeds_the_global_cap_and_never_500s() {
     let sampler = {
         let (peak, done) = (peak.clone(), done.clone());
         let pg = p.pg("postgres").await;
-        let like = format!("{}%", p.names.tenant_prefix.replace('_', "\\_"));
+        let like = p.names.tenant_like();
         tokio::spawn(async move {
             while !done.load(Ordering::SeqCst) {
                 let n: i64 = pg
@@ -58,7 +49,7 @@ async fn load_over_five_tenants_never_exceeds_the_global_cap_and_never_500s() {
         })
     };
     // 8 concurrent clients, 40 requests each, round-robin over the five tenants.
-    let statuses = round_robin(&p, &tenants, 8, 40, true).await;
+    let statuses = round_robin(&tenants, 8, 40, true).await;
     done.store(true, Ordering::SeqCst);
     sampler.await.unwrap();
 
@@ -96,7 +87,7 @@ async fn a_spent_budget_shares_connections_without_reconnecting_every_tenant() {
     // tenant ends up reconnecting in turn (a new server process per request).
     let (p, tenants) = capped_platform("4", "share", 3).await;
     let opened_before = p.app_state().pools.opened();
-    let statuses = round_robin(&p, &tenants, 6, 30, false).await;
+    let statuses = round_robin(&tenants, 6, 30, false).await;
     assert!(
         statuses.iter().all(|s| matches!(s, 200 | 429)),
         "{statuses:?}"
@@ -112,20 +103,13 @@ async fn a_spent_budget_shares_connections_without_reconnecting_every_tenant() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_idle_pool_is_evicted_and_its_connections_really_close() {
-    let p = spawn_platform_with(&[("POOL_IDLE_SECS", "1"), ("POOL_HEALTH_MS", "200")]).await;
+    let p = platform()
+        .env("POOL_IDLE_SECS", "1")
+        .env("POOL_HEALTH_MS", "200")
+        .spawn()
+        .await;
     let t = p.tenant("sleepy").await;
-    assert_eq!(
-        p.call(
-            Method::GET,
-            "/v1/tickets",
-            &t.slug,
-            Some(&t.admin_token),
-            None
-        )
-        .await
-        .status(),
-        200
-    );
+    assert_eq!(t.as_admin().get("/v1/tickets").send().await.status(), 200);
     assert!(
         p.tenant_connections().await >= 1,
         "a connection is open after a request"
@@ -140,38 +124,21 @@ async fn an_idle_pool_is_evicted_and_its_connections_really_close() {
     }
     assert_eq!(p.app_state().pools.pools(), 0);
     assert!(
-        p.metrics()
+        p.app()
+            .get("/metrics")
+            .text()
             .await
             .contains("tenant_pool_evicted_total{reason=\"idle\"}")
     );
     // The tenant is served again, on a fresh pool.
-    assert_eq!(
-        p.call(
-            Method::GET,
-            "/v1/tickets",
-            &t.slug,
-            Some(&t.admin_token),
-            None
-        )
-        .await
-        .status(),
-        200
-    );
+    assert_eq!(t.as_admin().get("/v1/tickets").send().await.status(), 200);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tenant_whose_backends_are_killed_recovers_without_500s() {
     let p = spawn_platform().await;
     let t = p.tenant("phoenix").await;
-    let warm = (0..10).map(|_| {
-        p.call(
-            Method::GET,
-            "/v1/tickets",
-            &t.slug,
-            Some(&t.admin_token),
-            None,
-        )
-    });
+    let warm = (0..10).map(|_| t.as_admin().get("/v1/tickets").send());
     futures::future::join_all(warm).await;
     let pg = p.pg("postgres").await;
     // With a timeout, pg_terminate_backend returns once the backends have exited: the
@@ -186,41 +153,27 @@ async fn a_tenant_whose_backends_are_killed_recovers_without_500s() {
         .get(0);
     assert!(killed >= 1, "there were connections to kill");
     for _ in 0..20 {
-        let res = p
-            .call(
-                Method::GET,
-                "/v1/tickets",
-                &t.slug,
-                Some(&t.admin_token),
-                None,
-            )
-            .await;
+        let res = t.as_admin().get("/v1/tickets").send().await;
         assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
     }
-    let body: Value = p
-        .call(
-            Method::POST,
-            "/v1/tickets",
-            &t.slug,
-            Some(&t.admin_token),
-            Some(json!({"title": "after", "description": ""})),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let body: Value = t
+        .as_admin()
+        .post("/v1/tickets")
+        .json(&json!({"title": "after", "description": ""}))
+        .read()
+        .await;
     assert_eq!(body["title"], "after");
 }
 
 /// A platform with `POOL_MAX_TOTAL=total`, 2 connections per tenant and 3 pools cached,
 /// and `count` tenants named `{name}{i}`.
 async fn capped_platform(total: &str, name: &str, count: usize) -> (Platform, Vec<TestTenant>) {
-    let p = spawn_platform_with(&[
-        ("POOL_MAX_TOTAL", total),
-        ("POOL_MAX_PER_TENANT", "2"),
-        ("POOL_MAX_TENANTS", "3"),
-    ])
-    .await;
+    let p = platform()
+        .env("POOL_MAX_TOTAL", total)
+        .env("POOL_MAX_PER_TENANT", "2")
+        .env("POOL_MAX_TENANTS", "3")
+        .spawn()
+        .await;
     let mut tenants = Vec::new();
     for i in 0..count {
         tenants.push(p.tenant(&format!("{name}{i}")).await);
@@ -231,7 +184,6 @@ async fn capped_platform(total: &str, name: &str, count: usize) -> (Platform, Ve
 /// `workers` concurrent clients sending `requests` each, round-robin over the tenants:
 /// ticket lists, and with `writes` a ticket created every fourth request. The statuses.
 async fn round_robin(
-    p: &Platform,
     tenants: &[TestTenant],
     workers: usize,
     requests: usize,
@@ -241,24 +193,15 @@ async fn round_robin(
         let mut statuses = Vec::new();
         for i in 0..requests {
             let t = &tenants[(w + i) % tenants.len()];
+            let admin = t.as_admin();
             let res = if writes && i % 4 == 0 {
-                p.call(
-                    Method::POST,
-                    "/v1/tickets",
-                    &t.slug,
-                    Some(&t.admin_token),
-                    Some(json!({"title": "load", "description": ""})),
-                )
-                .await
+                admin
+                    .post("/v1/tickets")
+                    .json(&json!({"title": "load", "description": ""}))
+                    .send()
+                    .await
             } else {
-                p.call(
-                    Method::GET,
-                    "/v1/tickets",
-                    &t.slug,
-                    Some(&t.admin_token),
-                    None,
-                )
-                .await
+                admin.get("/v1/tickets").send().await
             };
             statuses.push(res.status().as_u16());
         }

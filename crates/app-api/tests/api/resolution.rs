@@ -1,18 +1,16 @@
 //! Which tenant a request is for, and whether it may be served.
 
-use crate::helpers::{assert_problem, spawn_platform};
-use reqwest::Method;
+use platform_harness::{assert_problem, spawn_platform};
 use std::time::{Duration, Instant};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_tenant_is_resolved_from_header_or_subdomain_and_refused_when_it_cannot_be_served() {
     let p = spawn_platform().await;
     let t = p.tenant("resolve").await;
-    let me = format!("{}/v1/users/me", p.app);
     let get = |host: Option<String>, header: Option<&str>| {
-        let mut req = p.client.get(&me).bearer_auth(&t.admin_token);
+        let mut req = p.app().as_user(&t.admin_token).get("/v1/users/me");
         if let Some(h) = host {
-            req = req.header("host", h);
+            req = req.header("host", &h);
         }
         if let Some(s) = header {
             req = req.header("x-tenant-slug", s);
@@ -20,11 +18,10 @@ async fn the_tenant_is_resolved_from_header_or_subdomain_and_refused_when_it_can
         req.send()
     };
     // Header, subdomain, both agreeing.
-    assert_eq!(get(None, Some(&t.slug)).await.unwrap().status(), 200);
+    assert_eq!(get(None, Some(&t.slug)).await.status(), 200);
     assert_eq!(
         get(Some(format!("{}.helpdesk.test", t.slug)), None)
             .await
-            .unwrap()
             .status(),
         200
     );
@@ -34,22 +31,19 @@ async fn the_tenant_is_resolved_from_header_or_subdomain_and_refused_when_it_can
             Some(&t.slug)
         )
         .await
-        .unwrap()
         .status(),
         200
     );
     // Both, disagreeing; neither.
     assert_problem(
-        get(Some("other-one.helpdesk.test".into()), Some(&t.slug))
-            .await
-            .unwrap(),
+        get(Some("other-one.helpdesk.test".into()), Some(&t.slug)).await,
         400,
         "ambiguous_tenant",
     )
     .await;
-    assert_problem(get(None, None).await.unwrap(), 400, "tenant_required").await;
+    assert_problem(get(None, None).await, 400, "tenant_required").await;
     assert_problem(
-        get(Some("helpdesk.test".into()), None).await.unwrap(),
+        get(Some("helpdesk.test".into()), None).await,
         400,
         "tenant_required",
     )
@@ -63,33 +57,18 @@ async fn the_tenant_is_resolved_from_header_or_subdomain_and_refused_when_it_can
         "metrics",
         "a'; DROP TABLE tenants; --",
     ] {
-        assert_problem(
-            get(None, Some(bad)).await.unwrap(),
-            400,
-            "invalid_tenant_slug",
-        )
-        .await;
+        assert_problem(get(None, Some(bad)).await, 400, "invalid_tenant_slug").await;
     }
     assert_problem(
-        get(Some("www.helpdesk.test".into()), None).await.unwrap(),
+        get(Some("www.helpdesk.test".into()), None).await,
         400,
         "invalid_tenant_slug",
     )
     .await;
     let unknown = p.slug("nobody");
-    assert_problem(
-        get(None, Some(&unknown)).await.unwrap(),
-        404,
-        "tenant_not_found",
-    )
-    .await;
+    assert_problem(get(None, Some(&unknown)).await, 404, "tenant_not_found").await;
     // Twice: the second answer comes from the negative cache, the same way.
-    assert_problem(
-        get(None, Some(&unknown)).await.unwrap(),
-        404,
-        "tenant_not_found",
-    )
-    .await;
+    assert_problem(get(None, Some(&unknown)).await, 404, "tenant_not_found").await;
 
     // A tenant still provisioning: 503 with Retry-After.
     let ctl = p.pg(&p.names.control_db).await;
@@ -100,24 +79,22 @@ async fn the_tenant_is_resolved_from_header_or_subdomain_and_refused_when_it_can
     )
     .await
     .unwrap();
-    let res = get(None, Some(&pending)).await.unwrap();
+    let res = get(None, Some(&pending)).await;
     assert!(res.headers().get("retry-after").is_some());
     assert_problem(res, 503, "tenant_provisioning").await;
 
     // Suspended: refused on this replica within 5 seconds of the control-plane call.
     let suspended_at = Instant::now();
     assert_eq!(
-        p.control(
-            Method::POST,
-            &format!("/v1/tenants/{}/suspend", t.slug),
-            None
-        )
-        .await
-        .status(),
+        p.root()
+            .post(&format!("/v1/tenants/{}/suspend", t.slug))
+            .send()
+            .await
+            .status(),
         200
     );
     loop {
-        let res = get(None, Some(&t.slug)).await.unwrap();
+        let res = get(None, Some(&t.slug)).await;
         if res.status() == 403 {
             assert_problem(res, 403, "tenant_inactive").await;
             break;
@@ -139,17 +116,15 @@ async fn the_tenant_is_resolved_from_header_or_subdomain_and_refused_when_it_can
     }
     // Activated again: served again.
     assert_eq!(
-        p.control(
-            Method::POST,
-            &format!("/v1/tenants/{}/activate", t.slug),
-            None
-        )
-        .await
-        .status(),
+        p.root()
+            .post(&format!("/v1/tenants/{}/activate", t.slug))
+            .send()
+            .await
+            .status(),
         200
     );
     let reactivated = Instant::now();
-    while get(None, Some(&t.slug)).await.unwrap().status() != 200 {
+    while get(None, Some(&t.slug)).await.status() != 200 {
         assert!(
             reactivated.elapsed() < Duration::from_secs(5),
             "activation not seen within 5 s"
@@ -157,10 +132,12 @@ async fn the_tenant_is_resolved_from_header_or_subdomain_and_refused_when_it_can
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     // Soft-deleted: inactive.
-    p.control(Method::DELETE, &format!("/v1/tenants/{}", t.slug), None)
+    p.root()
+        .delete(&format!("/v1/tenants/{}", t.slug))
+        .send()
         .await;
     let deleted = Instant::now();
-    while get(None, Some(&t.slug)).await.unwrap().status() != 403 {
+    while get(None, Some(&t.slug)).await.status() != 403 {
         assert!(
             deleted.elapsed() < Duration::from_secs(5),
             "deletion not seen within 5 s"

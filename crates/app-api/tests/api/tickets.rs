@@ -1,7 +1,6 @@
 //! The helpdesk: tickets and comments, with tenant isolation.
 
-use crate::helpers::{assert_problem, spawn_platform};
-use reqwest::Method;
+use platform_harness::{assert_problem, spawn_platform};
 use serde_json::{Value, json};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -11,21 +10,19 @@ async fn a_ticket_goes_from_customer_to_agent_to_resolved_and_is_deleted_by_an_a
     let (agent_id, agent) = p.user(&t, "agent", "ann").await;
     let (customer_id, customer) = p.user(&t, "customer", "cody").await;
     let (_, other_customer) = p.user(&t, "customer", "olga").await;
-    let call = |m: Method, path: String, token: &str, body: Option<Value>| {
-        let token = token.to_string();
-        let p = &p;
-        let slug = t.slug.clone();
-        async move { p.call(m, &path, &slug, Some(&token), body).await }
-    };
+    let (agent, customer, other_customer, admin) = (
+        t.as_user(&agent),
+        t.as_user(&customer),
+        t.as_user(&other_customer),
+        t.as_admin(),
+    );
 
     // The customer opens a ticket.
-    let res = call(
-        Method::POST,
-        "/v1/tickets".into(),
-        &customer,
-        Some(json!({"title": "Printer on fire", "description": "Smoke.", "priority": "urgent"})),
-    )
-    .await;
+    let res = customer
+        .post("/v1/tickets")
+        .json(&json!({"title": "Printer on fire", "description": "Smoke.", "priority": "urgent"}))
+        .send()
+        .await;
     assert_eq!(res.status(), 201);
     let ticket: Value = res.json().await.unwrap();
     let id = ticket["id"].as_str().unwrap().to_string();
@@ -36,49 +33,42 @@ async fn a_ticket_goes_from_customer_to_agent_to_resolved_and_is_deleted_by_an_a
 
     // Another customer neither sees nor touches it.
     assert_problem(
-        call(
-            Method::GET,
-            format!("/v1/tickets/{id}"),
-            &other_customer,
-            None,
-        )
-        .await,
+        other_customer
+            .get(&format!("/v1/tickets/{id}"))
+            .send()
+            .await,
         404,
         "not_found",
     )
     .await;
-    let list: Value = call(Method::GET, "/v1/tickets".into(), &other_customer, None)
+    let list: Value = other_customer
+        .get("/v1/tickets")
+        .send()
         .await
         .json()
         .await
         .unwrap();
     assert_eq!(list["total"], 0);
     // Customers cannot assign.
-    let res = call(
-        Method::PATCH,
-        format!("/v1/tickets/{id}"),
-        &customer,
-        Some(json!({"assignee_id": agent_id})),
-    )
-    .await;
+    let res = customer
+        .patch(&format!("/v1/tickets/{id}"))
+        .json(&json!({"assignee_id": agent_id}))
+        .send()
+        .await;
     assert_problem(res, 403, "forbidden").await;
 
     // The agent takes it; only staff may be assignees.
-    let res = call(
-        Method::PATCH,
-        format!("/v1/tickets/{id}"),
-        &agent,
-        Some(json!({"assignee_id": customer_id})),
-    )
-    .await;
+    let res = agent
+        .patch(&format!("/v1/tickets/{id}"))
+        .json(&json!({"assignee_id": customer_id}))
+        .send()
+        .await;
     assert_problem(res, 422, "validation_failed").await;
-    let res = call(
-        Method::PATCH,
-        format!("/v1/tickets/{id}"),
-        &agent,
-        Some(json!({"assignee_id": agent_id, "status": "in_progress"})),
-    )
-    .await;
+    let res = agent
+        .patch(&format!("/v1/tickets/{id}"))
+        .json(&json!({"assignee_id": agent_id, "status": "in_progress"}))
+        .send()
+        .await;
     assert_eq!(res.status(), 200);
     let taken: Value = res.json().await.unwrap();
     assert_eq!(
@@ -87,132 +77,100 @@ async fn a_ticket_goes_from_customer_to_agent_to_resolved_and_is_deleted_by_an_a
     );
 
     // A public reply and an internal note; the customer sees only the reply.
-    let res = call(
-        Method::POST,
-        format!("/v1/tickets/{id}/comments"),
-        &agent,
-        Some(json!({"body": "On it."})),
-    )
-    .await;
+    let res = agent
+        .post(&format!("/v1/tickets/{id}/comments"))
+        .json(&json!({"body": "On it."}))
+        .send()
+        .await;
     assert_eq!(res.status(), 201);
-    let res = call(
-        Method::POST,
-        format!("/v1/tickets/{id}/comments"),
-        &agent,
-        Some(json!({"body": "Customer unplugged nothing.", "internal": true})),
-    )
-    .await;
+    let res = agent
+        .post(&format!("/v1/tickets/{id}/comments"))
+        .json(&json!({"body": "Customer unplugged nothing.", "internal": true}))
+        .send()
+        .await;
     assert_eq!(res.status(), 201);
-    let res = call(
-        Method::POST,
-        format!("/v1/tickets/{id}/comments"),
-        &customer,
-        Some(json!({"body": "sneaky", "internal": true})),
-    )
-    .await;
+    let res = customer
+        .post(&format!("/v1/tickets/{id}/comments"))
+        .json(&json!({"body": "sneaky", "internal": true}))
+        .send()
+        .await;
     assert_problem(res, 403, "forbidden").await;
-    let res = call(
-        Method::POST,
-        format!("/v1/tickets/{id}/comments"),
-        &customer,
-        Some(json!({"body": "Thanks!"})),
-    )
-    .await;
+    let res = customer
+        .post(&format!("/v1/tickets/{id}/comments"))
+        .json(&json!({"body": "Thanks!"}))
+        .send()
+        .await;
     assert_eq!(res.status(), 201);
-    let seen: Vec<Value> = call(
-        Method::GET,
-        format!("/v1/tickets/{id}/comments"),
-        &customer,
-        None,
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
+    let seen: Vec<Value> = customer
+        .get(&format!("/v1/tickets/{id}/comments"))
+        .send()
+        .await
+        .json()
+        .await
+        .unwrap();
     let bodies: Vec<&str> = seen.iter().map(|c| c["body"].as_str().unwrap()).collect();
     assert_eq!(bodies, vec!["On it.", "Thanks!"]);
-    let staff: Vec<Value> = call(
-        Method::GET,
-        format!("/v1/tickets/{id}/comments"),
-        &agent,
-        None,
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
+    let staff: Vec<Value> = agent
+        .get(&format!("/v1/tickets/{id}/comments"))
+        .send()
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(staff.len(), 3);
 
     // Filters: by assignee and status.
-    let mine: Value = call(
-        Method::GET,
-        format!("/v1/tickets?assignee_id={agent_id}&status=in_progress"),
-        &agent,
-        None,
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
+    let mine: Value = agent
+        .get(&format!(
+            "/v1/tickets?assignee_id={agent_id}&status=in_progress"
+        ))
+        .send()
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(mine["total"], 1);
-    let none: Value = call(
-        Method::GET,
-        "/v1/tickets?status=closed".into(),
-        &agent,
-        None,
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
+    let none: Value = agent
+        .get("/v1/tickets?status=closed")
+        .send()
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(none["total"], 0);
 
     // Resolved; the agent may not delete; the admin does, once.
-    let res = call(
-        Method::PATCH,
-        format!("/v1/tickets/{id}"),
-        &agent,
-        Some(json!({"status": "resolved"})),
-    )
-    .await;
+    let res = agent
+        .patch(&format!("/v1/tickets/{id}"))
+        .json(&json!({"status": "resolved"}))
+        .send()
+        .await;
     assert_eq!(res.json::<Value>().await.unwrap()["status"], "resolved");
     assert_problem(
-        call(Method::DELETE, format!("/v1/tickets/{id}"), &agent, None).await,
+        agent.delete(&format!("/v1/tickets/{id}")).send().await,
         403,
         "forbidden",
     )
     .await;
     assert_eq!(
-        call(
-            Method::DELETE,
-            format!("/v1/tickets/{id}"),
-            &t.admin_token,
-            None
-        )
-        .await
-        .status(),
+        admin
+            .delete(&format!("/v1/tickets/{id}"))
+            .send()
+            .await
+            .status(),
         204
     );
     assert_problem(
-        call(
-            Method::DELETE,
-            format!("/v1/tickets/{id}"),
-            &t.admin_token,
-            None,
-        )
-        .await,
+        admin.delete(&format!("/v1/tickets/{id}")).send().await,
         404,
         "not_found",
     )
     .await;
     assert_problem(
-        call(
-            Method::GET,
-            format!("/v1/tickets/{id}/comments"),
-            &agent,
-            None,
-        )
-        .await,
+        agent
+            .get(&format!("/v1/tickets/{id}/comments"))
+            .send()
+            .await,
         404,
         "not_found",
     )
@@ -224,50 +182,32 @@ async fn a_ticket_of_one_tenant_is_invisible_from_another() {
     let p = spawn_platform().await;
     let a = p.tenant("apple").await;
     let b = p.tenant("berry").await;
-    let res = p
-        .call(
-            Method::POST,
-            "/v1/tickets",
-            &a.slug,
-            Some(&a.admin_token),
-            Some(json!({"title": "A's secret", "description": ""})),
-        )
+    let res = a
+        .as_admin()
+        .post("/v1/tickets")
+        .json(&json!({"title": "A's secret", "description": ""}))
+        .send()
         .await;
     let id = res.json::<Value>().await.unwrap()["id"]
         .as_str()
         .unwrap()
         .to_string();
-    let res = p
-        .call(
-            Method::GET,
-            &format!("/v1/tickets/{id}"),
-            &b.slug,
-            Some(&b.admin_token),
-            None,
-        )
-        .await;
+    let res = b.as_admin().get(&format!("/v1/tickets/{id}")).send().await;
     assert_problem(res, 404, "not_found").await;
-    let list: Value = p
-        .call(
-            Method::GET,
-            "/v1/tickets",
-            &b.slug,
-            Some(&b.admin_token),
-            None,
-        )
+    let list: Value = b
+        .as_admin()
+        .get("/v1/tickets")
+        .send()
         .await
         .json()
         .await
         .unwrap();
     assert_eq!(list["total"], 0);
-    let res = p
-        .call(
-            Method::PATCH,
-            &format!("/v1/tickets/{id}"),
-            &b.slug,
-            Some(&b.admin_token),
-            Some(json!({"title": "pwned"})),
-        )
+    let res = b
+        .as_admin()
+        .patch(&format!("/v1/tickets/{id}"))
+        .json(&json!({"title": "pwned"}))
+        .send()
         .await;
     assert_problem(res, 404, "not_found").await;
 }
@@ -276,11 +216,9 @@ async fn a_ticket_of_one_tenant_is_invisible_from_another() {
 async fn bad_bodies_and_queries_get_clear_errors_and_50_parallel_creates_all_succeed() {
     let p = spawn_platform().await;
     let t = p.tenant("strict").await;
-    let tok = Some(t.admin_token.as_str());
     let bad = json!({"title": "", "description": "x", "priority": "whenever"});
     let body = assert_problem(
-        p.call(Method::POST, "/v1/tickets", &t.slug, tok, Some(bad))
-            .await,
+        t.as_admin().post("/v1/tickets").json(&bad).send().await,
         422,
         "validation_failed",
     )
@@ -293,51 +231,39 @@ async fn bad_bodies_and_queries_get_clear_errors_and_50_parallel_creates_all_suc
         .collect();
     assert_eq!(fields, vec!["title", "priority"]);
     assert_problem(
-        p.call(
-            Method::POST,
-            "/v1/tickets",
-            &t.slug,
-            tok,
-            Some(json!({"title": 5})),
-        )
-        .await,
+        t.as_admin()
+            .post("/v1/tickets")
+            .json(&json!({"title": 5}))
+            .send()
+            .await,
         422,
         "validation_failed",
     )
     .await;
     assert_problem(
-        p.call(
-            Method::POST,
-            "/v1/tickets",
-            &t.slug,
-            tok,
-            Some(json!({"title": "t", "description": "d", "extra": 1})),
-        )
-        .await,
+        t.as_admin()
+            .post("/v1/tickets")
+            .json(&json!({"title": "t", "description": "d", "extra": 1}))
+            .send()
+            .await,
         422,
         "validation_failed",
     )
     .await;
-    let raw = p
-        .client
-        .post(format!("{}/v1/tickets", p.app))
-        .header("x-tenant-slug", &t.slug)
-        .bearer_auth(&t.admin_token)
+    let raw = t
+        .as_admin()
+        .post("/v1/tickets")
         .header("content-type", "application/json")
         .body("{\"title\": \"unterminated")
         .send()
-        .await
-        .unwrap();
+        .await;
     assert_problem(raw, 400, "bad_request").await;
-    let huge = p
-        .client
-        .post(format!("{}/v1/tickets", p.app))
-        .header("x-tenant-slug", &t.slug)
-        .bearer_auth(&t.admin_token)
+    let huge = t
+        .as_admin()
+        .post("/v1/tickets")
         .json(&json!({"title": "big", "description": "x".repeat(2 * 1024 * 1024)}))
         .send()
-        .await
-        .unwrap();
+        .await;
     assert_problem(huge, 413, "payload_too_large").await;
     for q in [
         "per_page=101",
@@ -348,9 +274,7 @@ async fn bad_bodies_and_queries_get_clear_errors_and_50_parallel_creates_all_suc
         "assignee_id=not-a-uuid",
         "page=x",
     ] {
-        let res = p
-            .call(Method::GET, &format!("/v1/tickets?{q}"), &t.slug, tok, None)
-            .await;
+        let res = t.as_admin().get(&format!("/v1/tickets?{q}")).send().await;
         assert!(
             matches!(res.status().as_u16(), 400 | 422),
             "{q}: {}",
@@ -358,21 +282,17 @@ async fn bad_bodies_and_queries_get_clear_errors_and_50_parallel_creates_all_suc
         );
     }
     assert_problem(
-        p.call(Method::GET, "/v1/tickets/not-a-uuid", &t.slug, tok, None)
-            .await,
+        t.as_admin().get("/v1/tickets/not-a-uuid").send().await,
         404,
         "not_found",
     )
     .await;
 
     let creates = (0..50).map(|i| {
-        p.call(
-            Method::POST,
-            "/v1/tickets",
-            &t.slug,
-            tok,
-            Some(json!({"title": format!("Parallel {i}"), "description": "load"})),
-        )
+        t.as_admin()
+            .post("/v1/tickets")
+            .json(&json!({"title": format!("Parallel {i}"), "description": "load"}))
+            .send()
     });
     let statuses: Vec<u16> = futures::future::join_all(creates)
         .await
@@ -384,8 +304,10 @@ async fn bad_bodies_and_queries_get_clear_errors_and_50_parallel_creates_all_suc
         "{statuses:?}"
     );
     let created = statuses.iter().filter(|s| **s == 201).count() as i64;
-    let list: Value = p
-        .call(Method::GET, "/v1/tickets?per_page=100", &t.slug, tok, None)
+    let list: Value = t
+        .as_admin()
+        .get("/v1/tickets?per_page=100")
+        .send()
         .await
         .json()
         .await

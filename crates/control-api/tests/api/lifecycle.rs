@@ -1,25 +1,29 @@
 //! Registry operations and status transitions.
 
-use crate::helpers::{assert_problem, spawn_app};
 use futures::StreamExt;
+use platform_harness::{assert_problem, spawn_control};
 use serde_json::{Value, json};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn suspend_activate_soft_delete_and_purge() {
-    let app = spawn_app().await;
+    let app = spawn_control().await;
     let slug = app.slug("cycle");
     let tenant = app.active_tenant(&slug).await;
     let db_name = tenant["db_name"].as_str().unwrap().to_string();
 
     // Subscribe to the channel app-api replicas listen on.
-    let client = redis::Client::open(test_support::redis_url()).unwrap();
+    let client = redis::Client::open(platform_harness::redis_url()).unwrap();
     let mut pubsub = client.get_async_pubsub().await.unwrap();
     pubsub
         .subscribe(format!("{}:tenant-events", app.names.redis_prefix))
         .await
         .unwrap();
 
-    let res = app.post(&format!("/v1/tenants/{slug}/suspend")).await;
+    let res = app
+        .root()
+        .post(&format!("/v1/tenants/{slug}/suspend"))
+        .send()
+        .await;
     assert_eq!(res.status(), 200);
     assert_eq!(res.json::<Value>().await.unwrap()["status"], "suspended");
     let msg = tokio::time::timeout(
@@ -37,34 +41,44 @@ async fn suspend_activate_soft_delete_and_purge() {
 
     // Suspending again is a no-op; activating brings it back.
     assert_eq!(
-        app.post(&format!("/v1/tenants/{slug}/suspend"))
+        app.root()
+            .post(&format!("/v1/tenants/{slug}/suspend"))
+            .send()
             .await
             .status(),
         200
     );
-    let res = app.post(&format!("/v1/tenants/{slug}/activate")).await;
+    let res = app
+        .root()
+        .post(&format!("/v1/tenants/{slug}/activate"))
+        .send()
+        .await;
     assert_eq!(res.json::<Value>().await.unwrap()["status"], "active");
 
     // Soft delete keeps the database; a deleted tenant cannot be activated.
     let res = app
-        .request(
-            reqwest::Method::DELETE,
-            &format!("/v1/tenants/{slug}"),
-            None,
-        )
+        .root()
+        .delete(&format!("/v1/tenants/{slug}"))
+        .send()
         .await;
     assert_eq!(res.status(), 200);
     let deleted: Value = res.json().await.unwrap();
     assert_eq!(deleted["status"], "deleted");
     assert!(deleted["deleted_at"].is_string());
     assert_problem(
-        app.post(&format!("/v1/tenants/{slug}/activate")).await,
+        app.root()
+            .post(&format!("/v1/tenants/{slug}/activate"))
+            .send()
+            .await,
         409,
         "conflict",
     )
     .await;
     assert_problem(
-        app.post(&format!("/v1/tenants/{slug}/suspend")).await,
+        app.root()
+            .post(&format!("/v1/tenants/{slug}/suspend"))
+            .send()
+            .await,
         409,
         "conflict",
     )
@@ -79,11 +93,9 @@ async fn suspend_activate_soft_delete_and_purge() {
 
     // Purge drops the database and the role, through a job.
     let res = app
-        .request(
-            reqwest::Method::DELETE,
-            &format!("/v1/tenants/{slug}?purge=true"),
-            None,
-        )
+        .root()
+        .delete(&format!("/v1/tenants/{slug}?purge=true"))
+        .send()
         .await;
     assert_eq!(res.status(), 202);
     let purge: Value = res.json().await.unwrap();
@@ -103,7 +115,7 @@ async fn suspend_activate_soft_delete_and_purge() {
         .is_some();
     assert!(!db_exists && !role_exists, "purge drops database and role");
     assert_problem(
-        app.get(&format!("/v1/tenants/{slug}")).await,
+        app.root().get(&format!("/v1/tenants/{slug}")).send().await,
         404,
         "tenant_not_found",
     )
@@ -119,19 +131,17 @@ async fn suspend_activate_soft_delete_and_purge() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn list_filters_by_status_and_paginates_and_patch_changes_name_and_plan() {
-    let app = spawn_app().await;
+    let app = spawn_control().await;
     let slugs: Vec<String> = (0..3).map(|i| app.slug(&format!("list{i}"))).collect();
     for s in &slugs {
         app.active_tenant(s).await;
     }
-    app.post(&format!("/v1/tenants/{}/suspend", slugs[0])).await;
+    app.root()
+        .post(&format!("/v1/tenants/{}/suspend", slugs[0]))
+        .send()
+        .await;
 
-    let page: Value = app
-        .get("/v1/tenants?per_page=2&page=1")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let page: Value = app.root().get("/v1/tenants?per_page=2&page=1").read().await;
     assert_eq!(
         (
             page["total"].as_u64(),
@@ -139,28 +149,17 @@ async fn list_filters_by_status_and_paginates_and_patch_changes_name_and_plan() 
         ),
         (Some(3), 2)
     );
-    let page2: Value = app
-        .get("/v1/tenants?per_page=2&page=2")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let page2: Value = app.root().get("/v1/tenants?per_page=2&page=2").read().await;
     assert_eq!(page2["items"].as_array().unwrap().len(), 1);
-    let suspended: Value = app
-        .get("/v1/tenants?status=suspended")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let suspended: Value = app.root().get("/v1/tenants?status=suspended").read().await;
     assert_eq!(suspended["total"], 1);
     assert_eq!(suspended["items"][0]["slug"], slugs[0].as_str());
 
     let res = app
-        .request(
-            reqwest::Method::PATCH,
-            &format!("/v1/tenants/{}", slugs[1]),
-            Some(&json!({"name": "Renamed", "plan": "enterprise"})),
-        )
+        .root()
+        .patch(&format!("/v1/tenants/{}", slugs[1]))
+        .json(&json!({"name": "Renamed", "plan": "enterprise"}))
+        .send()
         .await;
     assert_eq!(res.status(), 200);
     let t: Value = res.json().await.unwrap();
@@ -170,23 +169,33 @@ async fn list_filters_by_status_and_paginates_and_patch_changes_name_and_plan() 
     );
 
     let res = app
-        .request(
-            reqwest::Method::PATCH,
-            &format!("/v1/tenants/{}", slugs[1]),
-            Some(&json!({"plan": "platinum"})),
-        )
+        .root()
+        .patch(&format!("/v1/tenants/{}", slugs[1]))
+        .json(&json!({"plan": "platinum"}))
+        .send()
         .await;
     let body = assert_problem(res, 422, "validation_failed").await;
     assert_eq!(body["errors"][0]["field"], "plan");
     assert_problem(
-        app.get(&format!("/v1/tenants/{}", app.slug("ghost"))).await,
+        app.root()
+            .get(&format!("/v1/tenants/{}", app.slug("ghost")))
+            .send()
+            .await,
         404,
         "tenant_not_found",
     )
     .await;
-    assert_problem(app.get("/v1/jobs/not-a-uuid").await, 404, "not_found").await;
     assert_problem(
-        app.get(&format!("/v1/jobs/{}", uuid::Uuid::new_v4())).await,
+        app.root().get("/v1/jobs/not-a-uuid").send().await,
+        404,
+        "not_found",
+    )
+    .await;
+    assert_problem(
+        app.root()
+            .get(&format!("/v1/jobs/{}", uuid::Uuid::new_v4()))
+            .send()
+            .await,
         404,
         "not_found",
     )

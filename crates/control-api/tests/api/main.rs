@@ -4,7 +4,6 @@
 #![allow(clippy::unwrap_used)]
 
 mod auth;
-mod helpers;
 mod lifecycle;
 mod operations;
 mod provisioning;

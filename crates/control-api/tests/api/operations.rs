@@ -1,28 +1,15 @@
 //! What on-call reads: health, readiness, metrics, the OpenAPI document.
 
-use crate::helpers::{assert_problem, spawn_app};
+use platform_harness::{Platform, assert_problem, spawn_control};
 use serde_json::Value;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_readiness_metrics_and_openapi_answer() {
-    let app = spawn_app().await;
-    let health: Value = app
-        .client
-        .get(format!("{}/health", app.address))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let app = spawn_control().await;
+    let health: Value = app.control().get("/health").read().await;
     assert_eq!(health["status"], "ok");
 
-    let res = app
-        .client
-        .get(format!("{}/health/ready", app.address))
-        .send()
-        .await
-        .unwrap();
+    let res = app.control().get("/health/ready").send().await;
     assert_eq!(res.status(), 200);
     let ready: Value = res.json().await.unwrap();
     assert_eq!(ready["checks"]["control_db"]["status"], "ok");
@@ -30,15 +17,7 @@ async fn health_readiness_metrics_and_openapi_answer() {
 
     let slug = app.slug("metered");
     app.active_tenant(&slug).await;
-    let metrics = app
-        .client
-        .get(format!("{}/metrics", app.address))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.control().get("/metrics").text().await;
     for needle in [
         "tenants{status=\"active\"} 1",
         "provisioning_jobs_total{outcome=\"succeeded\"}",
@@ -57,15 +36,7 @@ async fn health_readiness_metrics_and_openapi_answer() {
         "routes are labelled by pattern, not raw path"
     );
 
-    let spec: Value = app
-        .client
-        .get(format!("{}/openapi.json", app.address))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let spec: Value = app.control().get("/openapi.json").read().await;
     assert!(spec["openapi"].as_str().unwrap().starts_with("3."));
     for path in [
         "/v1/tenants",
@@ -77,26 +48,13 @@ async fn health_readiness_metrics_and_openapi_answer() {
         assert!(spec["paths"][path].is_object(), "openapi lacks {path}");
     }
 
-    assert_problem(
-        app.client
-            .get(format!("{}/nope", app.address))
-            .send()
-            .await
-            .unwrap(),
-        404,
-        "not_found",
-    )
-    .await;
+    assert_problem(app.control().get("/nope").send().await, 404, "not_found").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readiness_turns_503_while_the_control_database_is_unreachable_and_recovers() {
-    let app = spawn_app().await;
-    let ready = |app: &crate::helpers::TestApp| {
-        let url = format!("{}/health/ready", app.address);
-        let client = app.client.clone();
-        async move { client.get(url).send().await.unwrap() }
-    };
+    let app = spawn_control().await;
+    let ready = |app: &Platform| app.control().get("/health/ready").send();
     let pg = app.pg("postgres").await;
     let db = &app.names.control_db;
     pg.batch_execute(&format!(
@@ -112,17 +70,14 @@ async fn readiness_turns_503_while_the_control_database_is_unreachable_and_recov
     assert_eq!(body["checks"]["control_db"]["status"], "error");
     assert_eq!(body["checks"]["redis"]["status"], "ok");
     // Liveness touches no dependency.
-    assert_eq!(
-        app.client
-            .get(format!("{}/health", app.address))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(app.control().get("/health").send().await.status(), 200);
     // A registry call gets a clean 503, not a 500.
-    assert_problem(app.get("/v1/tenants").await, 503, "service_unavailable").await;
+    assert_problem(
+        app.root().get("/v1/tenants").send().await,
+        503,
+        "service_unavailable",
+    )
+    .await;
 
     pg.batch_execute(&format!("ALTER DATABASE \"{db}\" ALLOW_CONNECTIONS true"))
         .await

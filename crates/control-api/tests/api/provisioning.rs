@@ -1,13 +1,13 @@
 //! A tenant goes from a POST to an isolated, migrated, seeded database.
 
-use crate::helpers::{spawn_app, spawn_app_with};
+use platform_harness::{assert_problem, control_plane, spawn_control};
 use secrecy::ExposeSecret;
 use serde_json::Value;
 use tenancy_core::crypto::Sealed;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn created_tenant_gets_its_own_locked_down_database_with_schema_and_admin() {
-    let app = spawn_app().await;
+    let app = spawn_control().await;
     let slug = app.slug("acme");
 
     let res = app.create_tenant(&slug, "first-admin-pw").await;
@@ -140,7 +140,7 @@ async fn created_tenant_gets_its_own_locked_down_database_with_schema_and_admin(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_tenants_roles_cannot_reach_each_others_databases() {
-    let app = spawn_app().await;
+    let app = spawn_control().await;
     let (a, b) = (app.slug("alpha"), app.slug("bravo"));
     let (ra, rb) = (
         app.create_tenant(&a, "alpha-admin-pw").await,
@@ -164,7 +164,7 @@ async fn two_tenants_roles_cannot_reach_each_others_databases() {
         bytes: row.get(2),
     };
     let password = app
-        .state()
+        .control_state()
         .settings
         .keyring
         .open(row.get(0), &sealed)
@@ -178,9 +178,9 @@ async fn two_tenants_roles_cannot_reach_each_others_databases() {
             db.as_str().unwrap()
         )
     };
-    let own = test_support::pg_connect(&url(&ta["db_name"])).await;
+    let own = platform_harness::pg_connect(&url(&ta["db_name"])).await;
     assert!(own.is_ok(), "a tenant role connects to its own database");
-    let other = test_support::pg_connect(&url(&tb["db_name"])).await;
+    let other = platform_harness::pg_connect(&url(&tb["db_name"])).await;
     let Err(err) = other else {
         panic!("A's role must not connect to B's database");
     };
@@ -190,19 +190,19 @@ async fn two_tenants_roles_cannot_reach_each_others_databases() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn duplicate_slug_is_a_conflict() {
-    let app = spawn_app().await;
+    let app = spawn_control().await;
     let slug = app.slug("dup");
     assert_eq!(
         app.create_tenant(&slug, "first-admin-pw").await.status(),
         202
     );
     let res = app.create_tenant(&slug, "second-admin-pw").await;
-    crate::helpers::assert_problem(res, 409, "conflict").await;
+    assert_problem(res, 409, "conflict").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_creates_provision_every_tenant_once() {
-    let app = spawn_app_with(Default::default()).await;
+    let app = control_plane().spawn().await;
     let slugs: Vec<String> = (0..4).map(|i| app.slug(&format!("bulk{i}"))).collect();
     let responses =
         futures::future::join_all(slugs.iter().map(|s| app.create_tenant(s, "bulk-admin-pw")))

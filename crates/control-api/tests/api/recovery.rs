@@ -1,7 +1,7 @@
 //! Jobs survive dying workers and failing steps.
 
-use crate::helpers::{Options, assert_problem, spawn_app_with};
 use control_api::jobs::{Fault, FaultKind, Step};
+use platform_harness::{assert_problem, control_plane};
 use serde_json::Value;
 use std::sync::Arc;
 
@@ -10,11 +10,7 @@ async fn job_whose_worker_dies_half_way_is_finished_by_another_with_one_database
     // The first worker "dies" after the seed, just before marking the tenant active: the
     // most work there is to repeat.
     let hang = Arc::new(Fault::new(Step::Activate, FaultKind::Hang));
-    let mut first = spawn_app_with(Options {
-        fault: Some(hang),
-        ..Default::default()
-    })
-    .await;
+    let mut first = control_plane().fault(hang).spawn().await;
     let slug = first.slug("phoenix");
     let created: Value = first
         .create_tenant(&slug, "phoenix-admin-pw")
@@ -71,12 +67,11 @@ async fn job_whose_worker_dies_half_way_is_finished_by_another_with_one_database
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failing_provisioning_ends_failed_and_a_retry_makes_it_active() {
     let fault = Arc::new(Fault::new(Step::CreateDatabase, FaultKind::Fail));
-    let app = spawn_app_with(Options {
-        fault: Some(fault.clone()),
-        max_attempts: Some(2),
-        ..Default::default()
-    })
-    .await;
+    let app = control_plane()
+        .fault(fault.clone())
+        .env("PROVISION_MAX_ATTEMPTS", "2")
+        .spawn()
+        .await;
     let slug = app.slug("flaky");
     let created: Value = app
         .create_tenant(&slug, "flaky-admin-pw")
@@ -105,20 +100,29 @@ async fn failing_provisioning_ends_failed_and_a_retry_makes_it_active() {
     fault.disarm();
     app.active_tenant(&other).await;
     assert_problem(
-        app.post(&format!("/v1/tenants/{other}/provision")).await,
+        app.root()
+            .post(&format!("/v1/tenants/{other}/provision"))
+            .send()
+            .await,
         409,
         "conflict",
     )
     .await;
 
-    let res = app.post(&format!("/v1/tenants/{slug}/provision")).await;
+    let res = app
+        .root()
+        .post(&format!("/v1/tenants/{slug}/provision"))
+        .send()
+        .await;
     assert_eq!(res.status(), 202);
     let retried: Value = res.json().await.unwrap();
     assert_eq!(retried["status"], "provisioning");
     app.wait_for_status(&slug, "active").await;
 
     let jobs: Vec<Value> = app
+        .root()
         .get(&format!("/v1/tenants/{slug}/jobs"))
+        .send()
         .await
         .json()
         .await
@@ -129,11 +133,7 @@ async fn failing_provisioning_ends_failed_and_a_retry_makes_it_active() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn queued_job_lost_from_redis_is_requeued_when_a_worker_starts() {
-    let mut api_only = spawn_app_with(Options {
-        no_worker: true,
-        ..Default::default()
-    })
-    .await;
+    let mut api_only = control_plane().without_worker().spawn().await;
     let slug = api_only.slug("orphan");
     let created: Value = api_only
         .create_tenant(&slug, "orphan-admin-pw")
@@ -143,7 +143,7 @@ async fn queued_job_lost_from_redis_is_requeued_when_a_worker_starts() {
         .unwrap();
     let job_id = created["job"]["id"].as_str().unwrap().to_string();
     // Redis loses everything (flush, failover without persistence).
-    test_support::drop_redis_keys(&api_only.names.redis_prefix)
+    platform_harness::drop_redis_keys(&api_only.names.redis_prefix)
         .await
         .unwrap();
     api_only.stop().await;

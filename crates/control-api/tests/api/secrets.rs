@@ -1,12 +1,11 @@
 //! Secrets stay secret: not in responses, Redis or logs; ciphertexts are bound to a tenant.
 
-use crate::helpers::spawn_app;
+use platform_harness::{LogCapture, spawn_control};
 use tenancy_core::crypto::{CryptoError, Sealed};
-use test_support::LogCapture;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admin_password_and_db_credentials_never_reach_responses_redis_or_logs() {
-    let app = spawn_app().await;
+    let app = spawn_control().await;
     let slug = app.slug("secretive");
     let password = format!("pw-{}-never-show", uuid::Uuid::new_v4().simple());
 
@@ -23,7 +22,7 @@ async fn admin_password_and_db_credentials_never_reach_responses_redis_or_logs()
         "/v1/tenants".to_string(),
         format!("/v1/tenants/{slug}/jobs"),
     ] {
-        bodies.push(app.get(&path).await.text().await.unwrap());
+        bodies.push(app.root().get(&path).send().await.text().await.unwrap());
     }
     for body in &bodies {
         assert!(!body.contains(&password), "password in a response: {body}");
@@ -39,7 +38,7 @@ async fn admin_password_and_db_credentials_never_reach_responses_redis_or_logs()
     }
 
     // What the platform wrote to Redis for this test: ids only.
-    let redis = test_support::redis_dump(&app.names.redis_prefix)
+    let redis = platform_harness::redis_dump(&app.names.redis_prefix)
         .await
         .unwrap();
     assert!(!redis.is_empty(), "the job went through Redis");
@@ -61,7 +60,7 @@ async fn admin_password_and_db_credentials_never_reach_responses_redis_or_logs()
         .await
         .unwrap();
     let db_password = app
-        .state()
+        .control_state()
         .settings
         .keyring
         .open(
@@ -84,7 +83,7 @@ async fn admin_password_and_db_credentials_never_reach_responses_redis_or_logs()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ciphertext_copied_onto_another_tenant_fails_to_decrypt() {
-    let app = spawn_app().await;
+    let app = spawn_control().await;
     let (a, b) = (app.slug("one"), app.slug("two"));
     app.active_tenant(&a).await;
     app.active_tenant(&b).await;
@@ -109,7 +108,11 @@ async fn ciphertext_copied_onto_another_tenant_fails_to_decrypt() {
             key_version: row.get(1),
             bytes: row.get(2),
         };
-        let opened = app.state().settings.keyring.open(row.get(0), &sealed);
+        let opened = app
+            .control_state()
+            .settings
+            .keyring
+            .open(row.get(0), &sealed);
         assert_eq!(opened.err(), Some(CryptoError::Rejected));
     }
 }

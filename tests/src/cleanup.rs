@@ -1,0 +1,101 @@
+//! Creating a test's control database and dropping everything carrying its names
+//! afterwards: databases, roles, Redis keys, even when the test panics.
+
+use crate::env::{TestNames, pg_admin_url, redis_url, with_database};
+use crate::store::pg_connect;
+
+/// Creates an empty database; returns its superuser URL.
+pub async fn create_database(name: &str) -> anyhow::Result<String> {
+    let admin = pg_connect(&pg_admin_url()).await?;
+    admin
+        .batch_execute(&format!("CREATE DATABASE \"{name}\""))
+        .await?;
+    Ok(with_database(&pg_admin_url(), name))
+}
+
+/// Drops the control database, every database and role with the tenant prefix, and every
+/// Redis key with the prefix.
+pub async fn drop_everything(names: &TestNames) -> anyhow::Result<()> {
+    let admin = pg_connect(&pg_admin_url()).await?;
+    let like = names.tenant_like();
+    let owned = [
+        (
+            "SELECT datname FROM pg_database WHERE datname LIKE $1",
+            "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+        ),
+        (
+            "SELECT rolname FROM pg_roles WHERE rolname LIKE $1",
+            "DROP ROLE IF EXISTS \"{}\"",
+        ),
+    ];
+    // Databases first: a role cannot be dropped while it owns one.
+    for (list, drop) in owned {
+        for row in admin.query(list, &[&like]).await? {
+            let name: String = row.get(0);
+            admin.batch_execute(&drop.replace("{}", &name)).await?;
+        }
+    }
+    admin
+        .batch_execute(&format!(
+            "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+            names.control_db
+        ))
+        .await?;
+    drop_redis_keys(&names.redis_prefix).await
+}
+
+/// Deletes every Redis key containing `prefix`, and the prefix's queues from apalis's
+/// global queue list.
+pub async fn drop_redis_keys(prefix: &str) -> anyhow::Result<()> {
+    let client = redis::Client::open(redis_url())?;
+    let mut conn = client.get_multiplexed_async_connection().await?;
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("*{prefix}*"))
+        .query_async(&mut conn)
+        .await?;
+    if !keys.is_empty() {
+        redis::cmd("DEL")
+            .arg(keys)
+            .query_async::<()>(&mut conn)
+            .await?;
+    }
+    // apalis-redis lists every queue's workers key in one global set, outside any prefix.
+    let queues: Vec<String> = redis::cmd("ZRANGE")
+        .arg(APALIS_QUEUES)
+        .arg(0)
+        .arg(-1)
+        .query_async(&mut conn)
+        .await?;
+    let ours: Vec<&String> = queues.iter().filter(|q| q.contains(prefix)).collect();
+    if !ours.is_empty() {
+        redis::cmd("ZREM")
+            .arg(APALIS_QUEUES)
+            .arg(ours)
+            .query_async::<()>(&mut conn)
+            .await?;
+    }
+    Ok(())
+}
+
+const APALIS_QUEUES: &str = "core:apalis:queues:list";
+
+/// Drops a test's resources when dropped, on its own thread and runtime so it also runs
+/// while a panicking test unwinds.
+pub struct Cleanup(pub TestNames);
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let names = self.0.clone();
+        let outcome = std::thread::spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(anyhow::Error::from)
+                .and_then(|rt| rt.block_on(drop_everything(&names)))
+        })
+        .join();
+        if let Ok(Err(e)) = outcome {
+            eprintln!("test cleanup failed: {e:#}");
+        }
+    }
+}
