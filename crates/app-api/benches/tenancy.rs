@@ -99,12 +99,12 @@ fn pool_factory_hit(c: &mut Criterion) {
     let pools = rt.block_on(async {
         // Built inside the runtime; building a pool opens no connection.
         let pools = PoolFactory::new(limits, keyring, "127.0.0.1".into(), 1);
-        pools.pool(&record).await.unwrap();
+        pools.warm(&record).await.unwrap();
         pools
     });
     c.bench_function("pool_factory_hit", |b| {
         b.to_async(&rt)
-            .iter(|| async { pools.pool(black_box(&record)).await.unwrap() })
+            .iter(|| async { pools.warm(black_box(&record)).await.unwrap() })
     });
 }
 

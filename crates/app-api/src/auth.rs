@@ -2,7 +2,7 @@
 //! checks it was issued for the resolved tenant, and reads the user's current role.
 
 use crate::state::{AppState, UserAccess};
-use crate::tenancy::resolve::resolved;
+use crate::tenancy::Tenant;
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use futures::future::LocalBoxFuture;
 use serde::{Deserialize, Serialize};
@@ -83,11 +83,12 @@ impl FromRequest for AuthUser {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let token = bearer(req);
-        let record = resolved(req);
+        let tenant = Tenant::of(req);
         let state = req.app_data::<web::Data<AppState>>().cloned();
         Box::pin(async move {
             let token = token?;
-            let record = record?;
+            let tenant = tenant?;
+            let record = &tenant.record;
             let state = state.ok_or_else(|| ApiError::internal("application state missing"))?;
             let claims: AppClaims = state
                 .jwt
@@ -102,8 +103,7 @@ impl FromRequest for AuthUser {
             let access = match state.users.get(&(record.id, claims.sub)).await {
                 Some(a) => a,
                 None => {
-                    let pool = state.pools.pool(&record).await?;
-                    let db = state.pools.client(&record, pool).await?;
+                    let db = tenant.conn().await?;
                     let access = crate::repo::users::access(&db, claims.sub).await?;
                     let access = access.unwrap_or(UserAccess {
                         role: Role::Customer,

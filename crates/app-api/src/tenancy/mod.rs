@@ -1,11 +1,11 @@
 //! Multi-tenancy: who the tenant is (resolution), what we know of it (directory), and how
-//! we reach its database (the pool factory).
+//! we reach its database (the tenant pools).
 
 pub mod directory;
 pub mod events;
-pub mod pools;
+mod pool;
 pub mod resolve;
 
 pub use directory::{Directory, TenantRecord};
-pub use pools::PoolFactory;
+pub use pool::PoolFactory;
 pub use resolve::{ResolvedTenant, Tenant};

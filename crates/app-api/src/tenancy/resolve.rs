@@ -5,13 +5,12 @@
 //! The slug is validated before it is looked up, so it never reaches SQL unvalidated.
 
 use super::directory::TenantRecord;
-use super::pools::{Client, PoolFactory, TenantPool};
+use super::pool::{PoolFactory, TenantConn};
 use crate::state::AppState;
 use actix_web::body::MessageBody;
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
-use futures::future::LocalBoxFuture;
 use std::sync::Arc;
 use tenancy_core::domain::{TenantSlug, TenantStatus};
 use tenancy_core::{ApiError, ErrorCode};
@@ -123,27 +122,46 @@ pub async fn resolve_tenant(
     next.call(req).await
 }
 
-/// The request's tenant and its database pool. Taking this as a handler argument is the
-/// only way to reach a tenant database.
+/// The request's tenant, and through it a connection to its database. Taking this as an
+/// argument (a handler, or an extractor such as `AuthUser`) is the only way to reach a
+/// tenant database: nothing outside `tenancy` can check a connection out of a pool.
 pub struct Tenant {
     pub record: Arc<TenantRecord>,
-    pool: Arc<TenantPool>,
     pools: PoolFactory,
 }
 
 impl Tenant {
+    /// The tenant the resolution middleware found for `req`; an internal error if it did
+    /// not run. Opens nothing: the pool is looked up when a connection is asked for.
+    pub(crate) fn of(req: &HttpRequest) -> Result<Self, ApiError> {
+        let record = resolved(req)?;
+        let state = req
+            .app_data::<web::Data<AppState>>()
+            .ok_or_else(|| ApiError::internal("application state missing"))?;
+        Ok(Tenant {
+            record,
+            pools: state.pools.clone(),
+        })
+    }
+
     pub fn id(&self) -> uuid::Uuid {
         self.record.id
     }
 
     /// A connection to this tenant's database (429 when its allowance is busy).
-    pub async fn db(&self) -> Result<Client, ApiError> {
-        self.pools.client(&self.record, self.pool.clone()).await
+    pub(crate) async fn conn(&self) -> Result<TenantConn, ApiError> {
+        self.pools.conn(&self.record).await
+    }
+
+    /// The old name of [`conn`](Self::conn), kept until the handlers under `routes/` are
+    /// renamed at merge.
+    pub(crate) async fn db(&self) -> Result<TenantConn, ApiError> {
+        self.conn().await
     }
 }
 
 /// The resolved tenant record; an internal error if the middleware did not run.
-pub fn resolved(req: &HttpRequest) -> Result<Arc<TenantRecord>, ApiError> {
+pub(crate) fn resolved(req: &HttpRequest) -> Result<Arc<TenantRecord>, ApiError> {
     req.extensions()
         .get::<ResolvedTenant>()
         .map(|r| r.0.clone())
@@ -152,21 +170,10 @@ pub fn resolved(req: &HttpRequest) -> Result<Arc<TenantRecord>, ApiError> {
 
 impl FromRequest for Tenant {
     type Error = ApiError;
-    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let record = resolved(req);
-        let state = req.app_data::<web::Data<AppState>>().cloned();
-        Box::pin(async move {
-            let record = record?;
-            let state = state.ok_or_else(|| ApiError::internal("application state missing"))?;
-            let pool = state.pools.pool(&record).await?;
-            Ok(Tenant {
-                record,
-                pool,
-                pools: state.pools.clone(),
-            })
-        })
+        std::future::ready(Tenant::of(req))
     }
 }
 

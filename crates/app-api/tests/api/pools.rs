@@ -1,6 +1,6 @@
 //! The pool factory: one pool per tenant, hard caps, idle eviction, recovery.
 
-use platform_harness::{Platform, TestTenant, platform, spawn_platform};
+use platform_harness::{Platform, TestTenant, assert_problem, platform, spawn_platform};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
@@ -163,6 +163,46 @@ async fn a_tenant_whose_backends_are_killed_recovers_without_500s() {
         .read()
         .await;
     assert_eq!(body["title"], "after");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_role_or_database_connection_limit_answers_429_and_never_shrinks_the_budget() {
+    // The server refuses the tenant's role, then its database, by `CONNECTION LIMIT 0`. Only a
+    // full server shrinks the budget; these limits are told apart from it by the routine the
+    // server reports (`InitializeSessionUserId`, `CheckMyDatabase`), not by its English text.
+    let p = platform().env("POOL_ACQUIRE_WAIT_MS", "300").spawn().await;
+    let t = p.tenant("limited").await;
+    let id: uuid::Uuid = t.id.parse().unwrap();
+    let budget = p.app_state().pools.budget();
+    let pg = p.pg("postgres").await;
+    // The tenant's role and database share its name.
+    let name = &t.db_name;
+    for object in ["ROLE", "DATABASE"] {
+        pg.batch_execute(&format!("ALTER {object} \"{name}\" CONNECTION LIMIT 0"))
+            .await
+            .unwrap();
+        p.app_state().pools.evict(id, "test").await;
+        let res = t.as_admin().get("/v1/tickets").send().await;
+        assert_problem(res, 429, "connection_limit").await;
+        assert_eq!(
+            p.app_state().pools.budget(),
+            budget,
+            "a {object} limit shrank the budget"
+        );
+        pg.batch_execute(&format!("ALTER {object} \"{name}\" CONNECTION LIMIT -1"))
+            .await
+            .unwrap();
+    }
+    assert!(
+        p.app()
+            .get("/metrics")
+            .text()
+            .await
+            .contains("tenant_pool_server_refusals_total"),
+        "the server refused connections"
+    );
+    let res = t.as_admin().get("/v1/tickets").send().await;
+    assert_eq!(res.status(), 200, "served again once the limits are lifted");
 }
 
 /// A platform with `POOL_MAX_TOTAL=total`, 2 connections per tenant and 3 pools cached,

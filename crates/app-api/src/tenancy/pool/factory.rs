@@ -1,0 +1,323 @@
+//! The pool factory: builds a tenant's pool on first use, caches it, hands out its
+//! connections to the `Tenant` extractor, evicts it, and keeps the cache healthy.
+
+use super::budget::BudgetPolicy;
+use super::checkout::{TenantConn, TenantPool};
+use super::manager::{BudgetedManager, ConnError, describe};
+use crate::settings::PoolLimits;
+use crate::tenancy::directory::TenantRecord;
+use deadpool::managed::{self, PoolError, TimeoutType};
+use moka::future::Cache;
+use moka::notification::RemovalCause;
+use secrecy::ExposeSecret;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+use tenancy_core::crypto::Keyring;
+use tenancy_core::{ApiError, ErrorCode};
+use tokio::sync::Semaphore;
+use uuid::Uuid;
+
+/// How long the server may take to accept a connection: past this it is down for our
+/// purposes, and a request should hear 503 rather than hang.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long checking a pooled connection before reuse may take (a ping at most); a backend
+/// that slow is replaced rather than trusted.
+const RECYCLE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// How long the health check's `SELECT 1` may take before the pool counts as failed.
+const HEALTH_PING_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Attempts to check out a connection when the pool is closed under the request (evicted
+/// for capacity or health meanwhile); each attempt uses the tenant's current pool. More
+/// than a few means something keeps evicting it, and the request gets 503.
+const CHECKOUT_ATTEMPTS: usize = 3;
+
+/// `Retry-After` seconds on 429 `connection_limit` and on a pool that kept closing: a query
+/// takes milliseconds, so a connection is usually free again within a second.
+const RETRY_AFTER_SECS: u64 = 1;
+
+/// What the factory, its pools' managers and their connection tasks share.
+pub(crate) struct Shared {
+    pub(super) created: AtomicU64,
+    pub(super) opened: AtomicU64,
+    pub(super) cache: Cache<Uuid, Arc<TenantPool>>,
+    /// One permit per open connection, across all pools.
+    pub(super) budget: Arc<Semaphore>,
+    pub(super) policy: BudgetPolicy,
+    limits: PoolLimits,
+    keyring: Arc<Keyring>,
+    host: String,
+    port: u16,
+}
+
+impl Shared {
+    /// Closes the policy's choice of idle connection in any pool but `except`'s. False
+    /// when no other pool holds an idle connection.
+    pub(super) fn release_idle(&self, except: Uuid) -> bool {
+        let others = self
+            .cache
+            .iter()
+            .filter(|(id, _)| **id != except)
+            .map(|(_, pool)| {
+                let view = pool.view_with_idle_age();
+                (pool, view)
+            });
+        match BudgetPolicy::idle_victim(others) {
+            Some((pool, idle_for)) => pool.close_one_idle(idle_for),
+            None => false,
+        }
+    }
+}
+
+/// Builds, caches, limits, health-checks and evicts tenant pools. Cheap to clone.
+#[derive(Clone)]
+pub struct PoolFactory {
+    shared: Arc<Shared>,
+}
+
+fn evicted(reason: &'static str) {
+    metrics::counter!("tenant_pool_evicted_total", "reason" => reason).increment(1);
+}
+
+/// A pool error as the request's answer: the budget or the pool's size is 429, the rest 503.
+fn pool_error(e: PoolError<ConnError>) -> ApiError {
+    match e {
+        PoolError::Timeout(TimeoutType::Wait)
+        | PoolError::Backend(ConnError::Budget | ConnError::ServerFull) => {
+            metrics::counter!("tenant_pool_limit_rejections_total").increment(1);
+            ApiError::new(
+                ErrorCode::ConnectionLimit,
+                "all connections for this tenant are busy; retry shortly",
+            )
+            .retry_after(RETRY_AFTER_SECS)
+        }
+        other => ApiError::unavailable("the tenant database", other.to_string()),
+    }
+}
+
+impl PoolFactory {
+    pub fn new(limits: PoolLimits, keyring: Arc<Keyring>, host: String, port: u16) -> Self {
+        let cache = Cache::builder()
+            .max_capacity(limits.max_tenants)
+            .time_to_idle(limits.idle)
+            .eviction_listener(|_id: Arc<Uuid>, pool: Arc<TenantPool>, cause| {
+                // Explicit removals are counted where they happen, with their reason.
+                match cause {
+                    RemovalCause::Expired => evicted("idle"),
+                    RemovalCause::Size => evicted("capacity"),
+                    RemovalCause::Explicit | RemovalCause::Replaced => {}
+                }
+                // Not `close()`: that would fail requests that just built a pool moka
+                // declined to admit.
+                pool.close_idle();
+                tracing::debug!(tenant.slug = %pool.slug, ?cause, "tenant pool closed");
+            })
+            .build();
+        Self {
+            shared: Arc::new(Shared {
+                created: AtomicU64::default(),
+                opened: AtomicU64::default(),
+                cache,
+                budget: Arc::new(Semaphore::new(limits.max_total)),
+                policy: BudgetPolicy::new(limits.max_total),
+                limits,
+                keyring,
+                host,
+                port,
+            }),
+        }
+    }
+
+    fn pool_size(&self, record: &TenantRecord) -> usize {
+        record
+            .plan
+            .max_connections()
+            .min(self.shared.limits.max_per_tenant)
+            .max(1)
+    }
+
+    fn build(&self, record: &TenantRecord) -> Result<TenantPool, ApiError> {
+        let password = self
+            .shared
+            .keyring
+            .open(record.id, &record.sealed)
+            .map_err(|e| ApiError::internal(format!("tenant credentials unusable: {e}")))?;
+        let mut cfg = tokio_postgres::Config::new();
+        cfg.host(&self.shared.host)
+            .port(self.shared.port)
+            .dbname(&record.db_name)
+            .user(&record.db_role)
+            .password(password.expose_secret())
+            .application_name("app-api")
+            .connect_timeout(CONNECT_TIMEOUT);
+        let limits = &self.shared.limits;
+        let manager = BudgetedManager {
+            config: cfg,
+            tenant_id: record.id,
+            budget: self.shared.budget.clone(),
+            wait: limits.acquire_wait,
+            close_grace: limits.close_grace,
+            open: Arc::default(),
+            factory: Arc::downgrade(&self.shared),
+        };
+        let size = self.pool_size(record);
+        let conns = managed::Pool::builder(manager)
+            .max_size(size)
+            .runtime(deadpool::Runtime::Tokio1)
+            .wait_timeout(Some(limits.acquire_wait))
+            // The manager may wait for a permit, then connect.
+            .create_timeout(Some(limits.acquire_wait + CONNECT_TIMEOUT))
+            .recycle_timeout(Some(RECYCLE_TIMEOUT))
+            .build()
+            .map_err(ApiError::internal)?;
+        metrics::counter!("tenant_pool_created_total").increment(1);
+        self.shared.created.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!(tenant.slug = %record.slug, size, "tenant pool built");
+        Ok(TenantPool::new(
+            record.id,
+            record.slug.clone(),
+            conns,
+            record.fingerprint,
+        ))
+    }
+
+    /// The tenant's pool, built on first use; concurrent first requests build one pool.
+    async fn pool(&self, record: &TenantRecord) -> Result<Arc<TenantPool>, ApiError> {
+        if let Some(pool) = self.shared.cache.get(&record.id).await {
+            if pool.fingerprint == record.fingerprint {
+                return Ok(pool);
+            }
+            self.evict(record.id, "credentials").await;
+        }
+        let built = AtomicBool::new(false);
+        let pool = self
+            .shared
+            .cache
+            .try_get_with(record.id, async {
+                built.store(true, Ordering::Relaxed);
+                self.build(record).map(Arc::new)
+            })
+            .await
+            .map_err(|e: Arc<ApiError>| ApiError::internal(e.to_string()))?;
+        if built.load(Ordering::Relaxed) {
+            // moka enforces its capacity lazily; enforce it now so POOL_MAX_TENANTS holds
+            // right after a new pool (the cold path, so the cost does not matter).
+            self.shared.cache.run_pending_tasks().await;
+        }
+        Ok(pool)
+    }
+
+    /// Builds the tenant's pool if it is not cached, opening no connection: the first step
+    /// of every `Tenant::conn`, on its own so the benchmark can time a cache hit.
+    pub async fn warm(&self, record: &TenantRecord) -> Result<(), ApiError> {
+        self.pool(record).await.map(drop)
+    }
+
+    /// A connection to the tenant's database (429 when its allowance is busy). Only the
+    /// `Tenant` extractor calls this.
+    pub(in crate::tenancy) async fn conn(
+        &self,
+        record: &TenantRecord,
+    ) -> Result<TenantConn, ApiError> {
+        let mut pool = self.pool(record).await?;
+        for _ in 0..CHECKOUT_ATTEMPTS {
+            // Its own connections stayed busy for the whole wait: the same answer as a
+            // pool wait that timed out, rather than a second wait inside `get`.
+            let limits = &self.shared.limits;
+            if !pool
+                .await_own_connection(&self.shared.budget, limits.acquire_wait)
+                .await
+            {
+                return Err(pool_error(PoolError::Timeout(TimeoutType::Wait)));
+            }
+            match pool.checkout().await {
+                Ok(conn) => return Ok(conn),
+                Err(PoolError::Closed) => pool = self.pool(record).await?,
+                Err(e) => return Err(pool_error(e)),
+            }
+        }
+        Err(
+            ApiError::unavailable("the tenant database pool", "pool kept closing")
+                .retry_after(RETRY_AFTER_SECS),
+        )
+    }
+
+    /// Closes a tenant's pool now (suspension, credential change, failed health check).
+    pub async fn evict(&self, tenant_id: Uuid, reason: &'static str) {
+        if self.shared.cache.remove(&tenant_id).await.is_some() {
+            evicted(reason);
+        }
+    }
+
+    /// Open connections across all pools.
+    pub fn connections(&self) -> usize {
+        self.budget()
+            .saturating_sub(self.shared.budget.available_permits())
+    }
+
+    /// The connection budget now: `POOL_MAX_TOTAL`, less what the server refused below it.
+    pub fn budget(&self) -> usize {
+        self.shared.policy.budget()
+    }
+
+    /// Pools built by this factory since start.
+    pub fn created(&self) -> u64 {
+        self.shared.created.load(Ordering::Relaxed)
+    }
+
+    /// Connections opened by this factory's pools since start.
+    pub fn opened(&self) -> u64 {
+        self.shared.opened.load(Ordering::Relaxed)
+    }
+
+    /// Pools cached now.
+    pub fn pools(&self) -> u64 {
+        self.shared.cache.iter().count() as u64
+    }
+
+    /// Runs expiry, gives back one shrunk permit, pings every pool that has idle
+    /// connections, evicts the ones that fail, and refreshes the gauges. Called once per
+    /// `POOL_HEALTH_MS`: moka has no thread of its own.
+    pub(crate) async fn maintain(&self) {
+        self.shared.cache.run_pending_tasks().await;
+        if self.shared.policy.regrow() {
+            self.shared.budget.add_permits(1);
+        }
+        let pools: Vec<Arc<TenantPool>> = self.shared.cache.iter().map(|(_, p)| p).collect();
+        for pool in pools {
+            // Only pools holding idle connections: pinging others would open connections.
+            if pool.view().idle == 0 {
+                continue;
+            }
+            if let Err(error) = health_check(&pool).await {
+                metrics::counter!("tenant_pool_health_failures_total").increment(1);
+                tracing::warn!(tenant.slug = %pool.slug, %error, "tenant pool failed its health check; evicting");
+                self.evict(pool.tenant_id, "health").await;
+            }
+        }
+        metrics::gauge!("tenant_pools_active").set(self.pools() as f64);
+        metrics::gauge!("tenant_pool_connections").set(self.connections() as f64);
+        metrics::gauge!("tenant_pool_connections_max").set(self.budget() as f64);
+    }
+}
+
+/// Pings one of the pool's connections. No connection to spare for the ping (the budget
+/// is spent) says nothing of health and passes.
+async fn health_check(pool: &Arc<TenantPool>) -> Result<(), String> {
+    let ping = async {
+        let conn = match pool.checkout().await {
+            Ok(conn) => conn,
+            Err(PoolError::Backend(ConnError::Budget | ConnError::ServerFull)) => return Ok(()),
+            Err(e) => return Err(e.to_string()),
+        };
+        conn.simple_query("SELECT 1")
+            .await
+            .map(drop)
+            .map_err(|e| describe(&e))
+    };
+    tokio::time::timeout(HEALTH_PING_TIMEOUT, ping)
+        .await
+        .unwrap_or_else(|_| Err("timed out".to_string()))
+}
