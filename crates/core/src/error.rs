@@ -262,8 +262,8 @@ pub fn from_sqlstate(code: &str, cause: impl Into<Cause>) -> ApiError {
             "the request violates a data rule",
         ),
         // Data exceptions a client's values can cause; 22021 is a NUL byte in text.
-        "22021" | "22P05" | "22001" | "22003" | "22004" | "22007" | "22008" | "22015"
-        | "22019" | "22025" | "2201B" | "22P02" | "22023" => ApiError::new(
+        "22021" | "22P05" | "22001" | "22003" | "22004" | "22007" | "22008" | "22015" | "22019"
+        | "22025" | "2201B" | "22P02" | "22023" => ApiError::new(
             ErrorCode::ValidationFailed,
             "the request contains a value the database cannot store",
         ),
@@ -360,7 +360,10 @@ mod tests {
 
     #[test]
     fn a_busy_or_absent_database_says_when_to_retry() {
-        assert_eq!(classify("53300"), (ErrorCode::ConnectionLimit, Some(1), true));
+        assert_eq!(
+            classify("53300"),
+            (ErrorCode::ConnectionLimit, Some(1), true)
+        );
         for code in ["08000", "08003", "08006", "57P01", "57P03"] {
             assert_eq!(
                 classify(code),

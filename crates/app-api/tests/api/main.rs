@@ -9,4 +9,5 @@ mod helpers;
 mod operations;
 mod pools;
 mod resolution;
+mod stored_values;
 mod tickets;

@@ -8,6 +8,6 @@ mod text_enum;
 pub use email::{Email, EmailError};
 pub use slug::{RESERVED_SLUGS, SlugError, TenantSlug};
 pub use tenant::{Plan, TenantStatus};
-pub use text_enum::UnknownValue;
 #[doc(hidden)]
 pub use text_enum::__private;
+pub use text_enum::UnknownValue;

@@ -130,7 +130,9 @@ macro_rules! __text_enum_sql {
                 raw: &'a [u8],
             ) -> ::std::result::Result<Self, Box<dyn ::std::error::Error + Sync + Send>> {
                 let text =
-                    <&str as $crate::domain::__private::tokio_postgres::types::FromSql>::from_sql(ty, raw)?;
+                    <&str as $crate::domain::__private::tokio_postgres::types::FromSql>::from_sql(
+                        ty, raw,
+                    )?;
                 Ok(Self::parse(text)?)
             }
 
@@ -184,7 +186,9 @@ mod tests {
         use tokio_postgres::types::private::BytesMut;
         use tokio_postgres::types::{FromSql, ToSql, Type};
         let mut buf = BytesMut::new();
-        Bell::VeryLoud.to_sql_checked(&Type::TEXT, &mut buf).unwrap();
+        Bell::VeryLoud
+            .to_sql_checked(&Type::TEXT, &mut buf)
+            .unwrap();
         assert_eq!(&buf[..], b"very_loud");
         assert_eq!(Bell::from_sql(&Type::TEXT, b"soft").unwrap(), Bell::Soft);
         let err = Bell::from_sql(&Type::TEXT, b"bogus").unwrap_err();

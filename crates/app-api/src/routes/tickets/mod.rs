@@ -9,9 +9,6 @@ pub mod update;
 use crate::auth::AuthUser;
 use uuid::Uuid;
 
-pub const STATUSES: [&str; 4] = ["open", "in_progress", "resolved", "closed"];
-pub const PRIORITIES: [&str; 4] = ["low", "medium", "high", "urgent"];
-
 /// For a customer, the requester every ticket query is restricted to.
 pub fn visible_to(user: &AuthUser) -> Option<Uuid> {
     (!user.role.is_staff()).then_some(user.id)

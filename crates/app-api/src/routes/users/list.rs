@@ -12,6 +12,7 @@ use utoipa::IntoParams;
 
 #[derive(Deserialize, IntoParams)]
 pub struct ListUsers {
+    #[param(value_type = Option<Role>)]
     pub role: Option<String>,
     pub page: Option<i64>,
     pub per_page: Option<i64>,
@@ -27,13 +28,12 @@ pub async fn list(
     query: web::Query<ListUsers>,
 ) -> Result<HttpResponse, ApiError> {
     user.require(&[Role::Admin, Role::Agent])?;
-    let role = match query.role.as_deref() {
-        None => None,
-        Some(r) => Some(
-            Role::parse(r)
-                .ok_or_else(|| ApiError::field("role", "must be admin, agent or customer"))?,
-        ),
-    };
+    let role = query
+        .role
+        .as_deref()
+        .map(Role::parse)
+        .transpose()
+        .map_err(|e| ApiError::field("role", e.must_be()))?;
     let paging = Paging::parse(query.page, query.per_page)?;
     let db = tenant.db().await?;
     let (items, total) = users::list(&db, role, paging).await?;

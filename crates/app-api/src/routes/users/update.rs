@@ -16,6 +16,7 @@ use uuid::Uuid;
 #[serde(deny_unknown_fields)]
 pub struct UpdateUser {
     pub name: Option<String>,
+    #[schema(value_type = Option<Role>)]
     pub role: Option<String>,
     pub active: Option<bool>,
     #[schema(value_type = Option<String>, format = Password)]
@@ -41,15 +42,12 @@ pub async fn update(
     if name.is_some_and(|n| n.is_empty() || n.chars().count() > 200) {
         errors.push(field("name", "must be 1 to 200 characters"));
     }
-    let role = match body.role.as_deref() {
-        None => None,
-        Some(r) => {
-            let role = Role::parse(r);
-            if role.is_none() {
-                errors.push(field("role", "must be admin, agent or customer"));
-            }
-            role
+    let role = match body.role.as_deref().map(Role::parse) {
+        Some(Err(e)) => {
+            errors.push(field("role", e.must_be()));
+            None
         }
+        parsed => parsed.and_then(Result::ok),
     };
     if let Some(Err(msg)) = body.password.as_ref().map(password::check_length) {
         errors.push(field("password", msg));
