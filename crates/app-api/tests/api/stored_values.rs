@@ -134,3 +134,28 @@ async fn an_unknown_stored_status_or_role_is_a_logged_500_never_a_default() {
         "the log names the bad role"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_openapi_document_lists_every_enum_word() {
+    let p = spawn_platform().await;
+    let spec: Value = p
+        .client
+        .get(format!("{}/openapi.json", p.app))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let schemas = &spec["components"]["schemas"];
+    for (name, words) in [
+        (
+            "TicketStatus",
+            json!(["open", "in_progress", "resolved", "closed"]),
+        ),
+        ("TicketPriority", json!(["low", "medium", "high", "urgent"])),
+        ("Role", json!(["admin", "agent", "customer"])),
+    ] {
+        assert_eq!(schemas[name]["enum"], words, "{name} in {schemas}");
+    }
+}

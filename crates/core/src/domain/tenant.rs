@@ -67,6 +67,20 @@ mod tests {
     }
 
     #[test]
+    fn the_api_schema_lists_the_words_not_the_variant_names() {
+        let schema = <TenantStatus as utoipa::PartialSchema>::schema();
+        assert_eq!(
+            serde_json::to_value(schema).unwrap()["enum"],
+            serde_json::json!(TenantStatus::TEXTS)
+        );
+        let schema = <Plan as utoipa::PartialSchema>::schema();
+        assert_eq!(
+            serde_json::to_value(schema).unwrap()["enum"],
+            serde_json::json!(["free", "pro", "enterprise"])
+        );
+    }
+
+    #[test]
     fn unknown_words_are_errors_not_defaults() {
         let err = Plan::parse("gold").unwrap_err();
         assert_eq!(err.what, "plan");

@@ -44,7 +44,10 @@ macro_rules! text_enum {
     (
         $(#[$meta:meta])*
         $vis:vis enum $name:ident as $what:literal {
-            $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)?
+            // `tt`, not `literal`: a `literal` fragment reaches derives wrapped in an invisible
+            // group, which utoipa's reading of `#[serde(rename)]` skips (the schema then
+            // shows variant names instead of the words).
+            $($(#[$vmeta:meta])* $variant:ident = $text:tt),+ $(,)?
         }
     ) => {
         $(#[$meta])*
