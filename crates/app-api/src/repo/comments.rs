@@ -8,7 +8,7 @@ use tokio_postgres::Row;
 use uuid::Uuid;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct Comment {
+pub(crate) struct Comment {
     pub id: Uuid,
     pub ticket_id: Uuid,
     pub author_id: Uuid,
@@ -29,7 +29,7 @@ fn comment(row: &Row) -> Result<Comment, tokio_postgres::Error> {
 }
 
 /// A ticket's comments, oldest first; internal notes only when `with_internal`.
-pub async fn list(
+pub(crate) async fn list(
     db: &ClientWrapper,
     ticket: Uuid,
     with_internal: bool,
@@ -44,7 +44,7 @@ pub async fn list(
     Ok(rows.iter().map(comment).collect::<Result<_, _>>()?)
 }
 
-pub async fn insert(
+pub(crate) async fn insert(
     db: &ClientWrapper,
     ticket: Uuid,
     author: Uuid,

@@ -2,9 +2,9 @@
 //! Database errors leave by `?` (`From<tokio_postgres::Error> for ApiError`, classified by
 //! SQLSTATE in the core crate); a stored word outside its enum is an error, not a default.
 
-pub mod comments;
-pub mod tickets;
-pub mod users;
+pub(crate) mod comments;
+pub(crate) mod tickets;
+pub(crate) mod users;
 
 use tenancy_core::ApiError;
 

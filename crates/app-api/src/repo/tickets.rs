@@ -11,7 +11,7 @@ use uuid::Uuid;
 tenancy_core::text_enum! {
     /// Where a ticket is in its life; stored in `tickets.status`.
     #[derive(utoipa::ToSchema)]
-    pub enum TicketStatus as "ticket status" {
+    pub(crate) enum TicketStatus as "ticket status" {
         Open = "open",
         InProgress = "in_progress",
         Resolved = "resolved",
@@ -22,7 +22,7 @@ tenancy_core::text_enum! {
 tenancy_core::text_enum! {
     /// How urgent a ticket is; stored in `tickets.priority`.
     #[derive(utoipa::ToSchema)]
-    pub enum TicketPriority as "ticket priority" {
+    pub(crate) enum TicketPriority as "ticket priority" {
         Low = "low",
         Medium = "medium",
         High = "high",
@@ -31,7 +31,7 @@ tenancy_core::text_enum! {
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct Ticket {
+pub(crate) struct Ticket {
     pub id: Uuid,
     pub title: String,
     pub description: String,
@@ -64,7 +64,7 @@ fn ticket(row: &Row) -> Result<Ticket, tokio_postgres::Error> {
 
 /// Filters of a ticket list; `requester` restricts to one customer's tickets.
 #[derive(Debug, Default)]
-pub struct Filter {
+pub(crate) struct Filter {
     pub status: Option<TicketStatus>,
     pub priority: Option<TicketPriority>,
     pub assignee: Option<Uuid>,
@@ -74,7 +74,7 @@ pub struct Filter {
 const WHERE: &str = "($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR priority = $2)
                      AND ($3::uuid IS NULL OR assignee_id = $3) AND ($4::uuid IS NULL OR requester_id = $4)";
 
-pub async fn list(
+pub(crate) async fn list(
     db: &ClientWrapper,
     f: &Filter,
     paging: Paging,
@@ -109,7 +109,7 @@ pub async fn list(
 }
 
 /// One ticket; with `requester` set, only if that user opened it.
-pub async fn find(
+pub(crate) async fn find(
     db: &ClientWrapper,
     id: Uuid,
     requester: Option<Uuid>,
@@ -123,7 +123,7 @@ pub async fn find(
     Ok(row.as_ref().map(ticket).transpose()?)
 }
 
-pub async fn insert(
+pub(crate) async fn insert(
     db: &ClientWrapper,
     title: &str,
     description: &str,
@@ -143,7 +143,7 @@ pub async fn insert(
 
 /// Fields to change; `assignee` is `Some(None)` to unassign.
 #[derive(Debug, Default)]
-pub struct Changes<'a> {
+pub(crate) struct Changes<'a> {
     pub title: Option<&'a str>,
     pub description: Option<&'a str>,
     pub status: Option<TicketStatus>,
@@ -151,7 +151,7 @@ pub struct Changes<'a> {
     pub assignee: Option<Option<Uuid>>,
 }
 
-pub async fn update(
+pub(crate) async fn update(
     db: &ClientWrapper,
     id: Uuid,
     requester: Option<Uuid>,
@@ -186,7 +186,7 @@ pub async fn update(
 }
 
 /// True if a ticket was deleted (its comments go with it).
-pub async fn delete(db: &ClientWrapper, id: Uuid) -> Result<bool, ApiError> {
+pub(crate) async fn delete(db: &ClientWrapper, id: Uuid) -> Result<bool, ApiError> {
     let stmt = db
         .prepare_cached("DELETE FROM tickets WHERE id = $1")
         .await?;

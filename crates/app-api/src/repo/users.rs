@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 /// A user as clients see it (never the hash).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct User {
+pub(crate) struct User {
     pub id: Uuid,
     pub email: String,
     pub name: String,
@@ -38,7 +38,7 @@ fn user(row: &Row) -> Result<User, tokio_postgres::Error> {
     })
 }
 
-pub async fn access(db: &ClientWrapper, id: Uuid) -> Result<Option<UserAccess>, ApiError> {
+pub(crate) async fn access(db: &ClientWrapper, id: Uuid) -> Result<Option<UserAccess>, ApiError> {
     let stmt = db
         .prepare_cached("SELECT role, active FROM users WHERE id = $1")
         .await?;
@@ -51,7 +51,7 @@ pub async fn access(db: &ClientWrapper, id: Uuid) -> Result<Option<UserAccess>, 
 }
 
 /// The id, hash, role and active flag of the user with this email, for login.
-pub async fn credentials(
+pub(crate) async fn credentials(
     db: &ClientWrapper,
     email: &str,
 ) -> Result<Option<(Uuid, String, Role, bool)>, ApiError> {
@@ -70,7 +70,7 @@ pub async fn credentials(
     )))
 }
 
-pub async fn find(db: &ClientWrapper, id: Uuid) -> Result<Option<User>, ApiError> {
+pub(crate) async fn find(db: &ClientWrapper, id: Uuid) -> Result<Option<User>, ApiError> {
     let stmt = db
         .prepare_cached(&format!("SELECT {COLUMNS} FROM users WHERE id = $1"))
         .await?;
@@ -78,7 +78,7 @@ pub async fn find(db: &ClientWrapper, id: Uuid) -> Result<Option<User>, ApiError
     Ok(row.as_ref().map(user).transpose()?)
 }
 
-pub async fn list(
+pub(crate) async fn list(
     db: &ClientWrapper,
     role: Option<Role>,
     paging: Paging,
@@ -100,7 +100,7 @@ pub async fn list(
     Ok((items, total))
 }
 
-pub async fn insert(
+pub(crate) async fn insert(
     db: &ClientWrapper,
     email: &str,
     name: &str,
@@ -125,7 +125,7 @@ pub async fn insert(
 }
 
 /// Changes what is given; `None` when the user does not exist.
-pub async fn update(
+pub(crate) async fn update(
     db: &ClientWrapper,
     id: Uuid,
     name: Option<&str>,

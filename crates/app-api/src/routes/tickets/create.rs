@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct CreateTicket {
+pub(crate) struct CreateTicket {
     pub title: String,
     pub description: String,
     /// `medium` when absent. Read as text so a bad word is reported with the other fields.
@@ -23,7 +23,7 @@ pub struct CreateTicket {
 #[utoipa::path(request_body = CreateTicket, responses((status = 201, body = Ticket), (status = 422)), security(("bearer" = [])), tag = "tickets")]
 #[post("/tickets")]
 #[tracing::instrument(skip_all)]
-pub async fn create(
+pub(crate) async fn create(
     tenant: Tenant,
     user: AuthUser,
     body: web::Json<CreateTicket>,

@@ -13,7 +13,7 @@ use utoipa::IntoParams;
 use uuid::Uuid;
 
 #[derive(Deserialize, IntoParams)]
-pub struct ListTickets {
+pub(crate) struct ListTickets {
     // Read as text so a bad word is a 422 naming the field, as for bodies.
     #[param(value_type = Option<TicketStatus>)]
     pub status: Option<String>,
@@ -29,7 +29,7 @@ pub struct ListTickets {
 #[utoipa::path(params(ListTickets), responses((status = 200, body = PageOf<Ticket>)), security(("bearer" = [])), tag = "tickets")]
 #[get("/tickets")]
 #[tracing::instrument(skip_all)]
-pub async fn list(
+pub(crate) async fn list(
     tenant: Tenant,
     user: AuthUser,
     query: web::Query<ListTickets>,

@@ -19,7 +19,7 @@ fn double_option<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<Uuid>>
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct UpdateTicket {
+pub(crate) struct UpdateTicket {
     pub title: Option<String>,
     pub description: Option<String>,
     // Read as text so a bad word is reported against its field with the others.
@@ -37,7 +37,7 @@ pub struct UpdateTicket {
 #[utoipa::path(params(("id" = Uuid, Path)), request_body = UpdateTicket, responses((status = 200, body = Ticket), (status = 403), (status = 404), (status = 422)), security(("bearer" = [])), tag = "tickets")]
 #[patch("/tickets/{id}")]
 #[tracing::instrument(skip_all)]
-pub async fn update(
+pub(crate) async fn update(
     tenant: Tenant,
     user: AuthUser,
     path: web::Path<Uuid>,

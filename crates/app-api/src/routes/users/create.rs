@@ -14,7 +14,7 @@ use utoipa::ToSchema;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct CreateUser {
+pub(crate) struct CreateUser {
     pub email: String,
     pub name: String,
     /// Read as text so a bad word is reported against this field with the others.
@@ -24,7 +24,7 @@ pub struct CreateUser {
     pub password: SecretString,
 }
 
-pub fn field(field: &'static str, message: impl Into<Cow<'static, str>>) -> FieldError {
+pub(crate) fn field(field: &'static str, message: impl Into<Cow<'static, str>>) -> FieldError {
     FieldError {
         field: field.into(),
         message: message.into(),
@@ -35,7 +35,7 @@ pub fn field(field: &'static str, message: impl Into<Cow<'static, str>>) -> Fiel
 #[utoipa::path(request_body = CreateUser, responses((status = 201, body = User), (status = 409), (status = 422)), security(("bearer" = [])), tag = "users")]
 #[post("/users")]
 #[tracing::instrument(skip_all)]
-pub async fn create(
+pub(crate) async fn create(
     tenant: Tenant,
     user: AuthUser,
     body: web::Json<CreateUser>,

@@ -11,7 +11,7 @@ use tenancy_core::ApiError;
 use utoipa::IntoParams;
 
 #[derive(Deserialize, IntoParams)]
-pub struct ListUsers {
+pub(crate) struct ListUsers {
     #[param(value_type = Option<Role>)]
     pub role: Option<String>,
     pub page: Option<i64>,
@@ -22,7 +22,7 @@ pub struct ListUsers {
 #[utoipa::path(params(ListUsers), responses((status = 200, body = PageOf<User>)), security(("bearer" = [])), tag = "users")]
 #[get("/users")]
 #[tracing::instrument(skip_all)]
-pub async fn list(
+pub(crate) async fn list(
     tenant: Tenant,
     user: AuthUser,
     query: web::Query<ListUsers>,

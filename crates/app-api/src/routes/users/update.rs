@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct UpdateUser {
+pub(crate) struct UpdateUser {
     pub name: Option<String>,
     #[schema(value_type = Option<Role>)]
     pub role: Option<String>,
@@ -27,7 +27,7 @@ pub struct UpdateUser {
 #[utoipa::path(params(("id" = Uuid, Path)), request_body = UpdateUser, responses((status = 200, body = User), (status = 404), (status = 409), (status = 422)), security(("bearer" = [])), tag = "users")]
 #[patch("/users/{id}")]
 #[tracing::instrument(skip_all)]
-pub async fn update(
+pub(crate) async fn update(
     state: web::Data<AppState>,
     tenant: Tenant,
     user: AuthUser,
