@@ -5,34 +5,21 @@ use crate::state::{AppState, UserAccess};
 use crate::tenancy::Tenant;
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use futures::future::LocalBoxFuture;
-use serde::{Deserialize, Serialize};
 use tenancy_core::jwt::AppClaims;
 use tenancy_core::{ApiError, ErrorCode};
 use uuid::Uuid;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    Admin,
-    Agent,
-    Customer,
+tenancy_core::text_enum! {
+    /// What a tenant's user may do; stored in `users.role`.
+    #[derive(utoipa::ToSchema)]
+    pub enum Role as "role" {
+        Admin = "admin",
+        Agent = "agent",
+        Customer = "customer",
+    }
 }
 
 impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Admin => "admin",
-            Self::Agent => "agent",
-            Self::Customer => "customer",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Option<Self> {
-        [Self::Admin, Self::Agent, Self::Customer]
-            .into_iter()
-            .find(|r| r.as_str() == raw)
-    }
-
     /// Admins and agents work tickets; customers only see their own.
     pub fn is_staff(self) -> bool {
         matches!(self, Self::Admin | Self::Agent)

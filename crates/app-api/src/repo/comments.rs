@@ -1,6 +1,5 @@
 //! Comments on tickets; internal notes are for staff only.
 
-use super::pg_error;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::ClientWrapper;
 use serde::Serialize;
@@ -9,7 +8,7 @@ use tokio_postgres::Row;
 use uuid::Uuid;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct Comment {
+pub(crate) struct Comment {
     pub id: Uuid,
     pub ticket_id: Uuid,
     pub author_id: Uuid,
@@ -18,19 +17,19 @@ pub struct Comment {
     pub created_at: DateTime<Utc>,
 }
 
-fn comment(row: &Row) -> Comment {
-    Comment {
-        id: row.get(0),
-        ticket_id: row.get(1),
-        author_id: row.get(2),
-        body: row.get(3),
-        internal: row.get(4),
-        created_at: row.get(5),
-    }
+fn comment(row: &Row) -> Result<Comment, tokio_postgres::Error> {
+    Ok(Comment {
+        id: row.try_get(0)?,
+        ticket_id: row.try_get(1)?,
+        author_id: row.try_get(2)?,
+        body: row.try_get(3)?,
+        internal: row.try_get(4)?,
+        created_at: row.try_get(5)?,
+    })
 }
 
 /// A ticket's comments, oldest first; internal notes only when `with_internal`.
-pub async fn list(
+pub(crate) async fn list(
     db: &ClientWrapper,
     ticket: Uuid,
     with_internal: bool,
@@ -40,18 +39,12 @@ pub async fn list(
             "SELECT id, ticket_id, author_id, body, internal, created_at FROM comments
              WHERE ticket_id = $1 AND ($2 OR NOT internal) ORDER BY created_at, id LIMIT 1000",
         )
-        .await
-        .map_err(pg_error)?;
-    Ok(db
-        .query(&stmt, &[&ticket, &with_internal])
-        .await
-        .map_err(pg_error)?
-        .iter()
-        .map(comment)
-        .collect())
+        .await?;
+    let rows = db.query(&stmt, &[&ticket, &with_internal]).await?;
+    Ok(rows.iter().map(comment).collect::<Result<_, _>>()?)
 }
 
-pub async fn insert(
+pub(crate) async fn insert(
     db: &ClientWrapper,
     ticket: Uuid,
     author: Uuid,
@@ -65,11 +58,9 @@ pub async fn insert(
                   t AS (UPDATE tickets SET updated_at = now() WHERE id = $1)
              SELECT * FROM c",
         )
-        .await
-        .map_err(pg_error)?;
+        .await?;
     let row = db
         .query_one(&stmt, &[&ticket, &author, &body, &internal])
-        .await
-        .map_err(pg_error)?;
-    Ok(comment(&row))
+        .await?;
+    Ok(comment(&row)?)
 }

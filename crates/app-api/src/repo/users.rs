@@ -1,6 +1,6 @@
 //! Users of one tenant.
 
-use super::{Paging, pg_error};
+use super::Paging;
 use crate::auth::Role;
 use crate::state::UserAccess;
 use chrono::{DateTime, Utc};
@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 /// A user as clients see it (never the hash).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct User {
+pub(crate) struct User {
     pub id: Uuid,
     pub email: String,
     pub name: String,
@@ -24,32 +24,34 @@ pub struct User {
 
 const COLUMNS: &str = "id, email, name, role, active, created_at, updated_at";
 
-fn user(row: &Row) -> User {
-    User {
-        id: row.get("id"),
-        email: row.get("email"),
-        name: row.get("name"),
-        role: Role::parse(row.get("role")).unwrap_or(Role::Customer),
-        active: row.get("active"),
-        created_at: row.get("created_at"),
-        updated_at: row.get("updated_at"),
-    }
+/// A row as a user; a stored role outside `Role` fails here (a 500 that logs the word):
+/// guessing one would hand out the wrong rights.
+fn user(row: &Row) -> Result<User, tokio_postgres::Error> {
+    Ok(User {
+        id: row.try_get("id")?,
+        email: row.try_get("email")?,
+        name: row.try_get("name")?,
+        role: row.try_get("role")?,
+        active: row.try_get("active")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
 }
 
-pub async fn access(db: &ClientWrapper, id: Uuid) -> Result<Option<UserAccess>, ApiError> {
+pub(crate) async fn access(db: &ClientWrapper, id: Uuid) -> Result<Option<UserAccess>, ApiError> {
     let stmt = db
         .prepare_cached("SELECT role, active FROM users WHERE id = $1")
-        .await
-        .map_err(pg_error)?;
-    let row = db.query_opt(&stmt, &[&id]).await.map_err(pg_error)?;
-    Ok(row.map(|r| UserAccess {
-        role: Role::parse(r.get("role")).unwrap_or(Role::Customer),
-        active: r.get("active"),
+        .await?;
+    let row = db.query_opt(&stmt, &[&id]).await?;
+    let Some(r) = row else { return Ok(None) };
+    Ok(Some(UserAccess {
+        role: r.try_get("role")?,
+        active: r.try_get("active")?,
     }))
 }
 
 /// The id, hash, role and active flag of the user with this email, for login.
-pub async fn credentials(
+pub(crate) async fn credentials(
     db: &ClientWrapper,
     email: &str,
 ) -> Result<Option<(Uuid, String, Role, bool)>, ApiError> {
@@ -57,62 +59,48 @@ pub async fn credentials(
         .prepare_cached(
             "SELECT id, password_hash, role, active FROM users WHERE lower(email) = lower($1)",
         )
-        .await
-        .map_err(pg_error)?;
-    let row = db.query_opt(&stmt, &[&email]).await.map_err(pg_error)?;
-    Ok(row.map(|r| {
-        (
-            r.get(0),
-            r.get(1),
-            Role::parse(r.get(2)).unwrap_or(Role::Customer),
-            r.get(3),
-        )
-    }))
+        .await?;
+    let row = db.query_opt(&stmt, &[&email]).await?;
+    let Some(r) = row else { return Ok(None) };
+    Ok(Some((
+        r.try_get(0)?,
+        r.try_get(1)?,
+        r.try_get(2)?,
+        r.try_get(3)?,
+    )))
 }
 
-pub async fn find(db: &ClientWrapper, id: Uuid) -> Result<Option<User>, ApiError> {
+pub(crate) async fn find(db: &ClientWrapper, id: Uuid) -> Result<Option<User>, ApiError> {
     let stmt = db
         .prepare_cached(&format!("SELECT {COLUMNS} FROM users WHERE id = $1"))
-        .await
-        .map_err(pg_error)?;
-    Ok(db
-        .query_opt(&stmt, &[&id])
-        .await
-        .map_err(pg_error)?
-        .as_ref()
-        .map(user))
+        .await?;
+    let row = db.query_opt(&stmt, &[&id]).await?;
+    Ok(row.as_ref().map(user).transpose()?)
 }
 
-pub async fn list(
+pub(crate) async fn list(
     db: &ClientWrapper,
     role: Option<Role>,
     paging: Paging,
 ) -> Result<(Vec<User>, i64), ApiError> {
-    let role = role.map(Role::as_str);
     let stmt = db
         .prepare_cached(&format!(
             "SELECT {COLUMNS} FROM users WHERE ($1::text IS NULL OR role = $1)
              ORDER BY created_at, id LIMIT $2 OFFSET $3"
         ))
-        .await
-        .map_err(pg_error)?;
+        .await?;
     let count = db
         .prepare_cached("SELECT count(*) FROM users WHERE ($1::text IS NULL OR role = $1)")
-        .await
-        .map_err(pg_error)?;
+        .await?;
     let rows = db
         .query(&stmt, &[&role, &paging.per_page, &paging.offset()])
-        .await
-        .map_err(pg_error)?;
-    let total: i64 = db
-        .query_one(&count, &[&role])
-        .await
-        .map_err(pg_error)?
-        .get(0);
-    Ok((rows.iter().map(user).collect(), total))
+        .await?;
+    let total: i64 = db.query_one(&count, &[&role]).await?.get(0);
+    let items = rows.iter().map(user).collect::<Result<_, _>>()?;
+    Ok((items, total))
 }
 
-pub async fn insert(
+pub(crate) async fn insert(
     db: &ClientWrapper,
     email: &str,
     name: &str,
@@ -123,22 +111,21 @@ pub async fn insert(
         .prepare_cached(&format!(
             "INSERT INTO users (email, name, role, password_hash) VALUES ($1, $2, $3, $4) RETURNING {COLUMNS}"
         ))
-        .await
-        .map_err(pg_error)?;
+        .await?;
     let row = db
-        .query_one(&stmt, &[&email, &name, &role.as_str(), &hash])
+        .query_one(&stmt, &[&email, &name, &role, &hash])
         .await
-        .map_err(|e| match pg_error(e) {
+        .map_err(|e| match ApiError::from(e) {
             err if err.code == tenancy_core::ErrorCode::Conflict => {
                 ApiError::conflict(format!("a user with email {email} already exists"))
             }
             err => err,
         })?;
-    Ok(user(&row))
+    Ok(user(&row)?)
 }
 
 /// Changes what is given; `None` when the user does not exist.
-pub async fn update(
+pub(crate) async fn update(
     db: &ClientWrapper,
     id: Uuid,
     name: Option<&str>,
@@ -152,12 +139,9 @@ pub async fn update(
                  active = coalesce($4, active), password_hash = coalesce($5, password_hash), updated_at = now()
              WHERE id = $1 RETURNING {COLUMNS}"
         ))
-        .await
-        .map_err(pg_error)?;
-    let role = role.map(Role::as_str);
+        .await?;
     let row = db
         .query_opt(&stmt, &[&id, &name, &role, &active, &hash])
-        .await
-        .map_err(pg_error)?;
-    Ok(row.as_ref().map(user))
+        .await?;
+    Ok(row.as_ref().map(user).transpose()?)
 }

@@ -137,13 +137,12 @@ impl Directory {
         let status: String = row.get("status");
         let sealed_bytes: Option<Vec<u8>> = row.get("db_password_sealed");
         let key_version: Option<i16> = row.get("db_key_version");
-        let status = TenantStatus::parse(&status)
-            .ok_or_else(|| ApiError::internal(format!("unknown status {status}")))?;
+        let status = TenantStatus::parse(&status).map_err(ApiError::internal)?;
         let sealed = Sealed {
             key_version: key_version.unwrap_or_default(),
             bytes: sealed_bytes.unwrap_or_default(),
         };
-        let plan = Plan::parse(&plan).unwrap_or_default();
+        let plan = Plan::parse(&plan).map_err(ApiError::internal)?;
         Ok(Some(Arc::new(TenantRecord::new(
             row.get("id"),
             row.get("slug"),

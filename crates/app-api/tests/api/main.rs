@@ -8,4 +8,5 @@ mod auth;
 mod operations;
 mod pools;
 mod resolution;
+mod stored_values;
 mod tickets;

@@ -9,7 +9,6 @@ use anyhow::Context;
 use sea_orm::TransactionTrait;
 use secrecy::SecretString;
 use tenancy_core::crypto::Sealed;
-use tenancy_core::domain::Plan;
 
 /// Connections a tenant role may hold; room for several app-api replicas' pools.
 const ROLE_CONNECTION_LIMIT: u32 = 50;
@@ -77,7 +76,6 @@ pub async fn run(state: &AppState, job: &Job, tenant: &Tenant) -> anyhow::Result
     tenants::mark_active(&txn, tenant.id).await?;
     jobs::finish(&txn, job.id, "succeeded", None).await?;
     txn.commit().await?;
-    let plan = Plan::parse(&tenant.plan).unwrap_or_default();
-    tracing::info!(plan = plan.as_str(), "tenant provisioned and active");
+    tracing::info!(plan = %tenant.plan, "tenant provisioned and active");
     Ok(())
 }

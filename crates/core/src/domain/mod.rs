@@ -3,7 +3,11 @@
 mod email;
 mod slug;
 mod tenant;
+mod text_enum;
 
 pub use email::{Email, EmailError};
 pub use slug::{RESERVED_SLUGS, SlugError, TenantSlug};
 pub use tenant::{Plan, TenantStatus};
+#[doc(hidden)]
+pub use text_enum::__private;
+pub use text_enum::UnknownValue;

@@ -1,68 +1,29 @@
 //! Tenant lifecycle words and plans, spelled exactly as the contract spells them.
 
-use serde::{Deserialize, Serialize};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum TenantStatus {
-    Provisioning,
-    Active,
-    Suspended,
-    Failed,
-    Deleted,
-}
-
-impl TenantStatus {
-    pub const ALL: [TenantStatus; 5] = [
-        Self::Provisioning,
-        Self::Active,
-        Self::Suspended,
-        Self::Failed,
-        Self::Deleted,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Provisioning => "provisioning",
-            Self::Active => "active",
-            Self::Suspended => "suspended",
-            Self::Failed => "failed",
-            Self::Deleted => "deleted",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|s| s.as_str() == raw)
+crate::text_enum! {
+    /// Where a tenant is in its life; only `active` tenants are served.
+    #[derive(utoipa::ToSchema)]
+    pub enum TenantStatus as "tenant status" {
+        Provisioning = "provisioning",
+        Active = "active",
+        Suspended = "suspended",
+        Failed = "failed",
+        Deleted = "deleted",
     }
 }
 
-/// What a tenant pays for; sets its connection allowance and request rate.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema, Default,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum Plan {
-    #[default]
-    Free,
-    Pro,
-    Enterprise,
+crate::text_enum! {
+    /// What a tenant pays for; sets its connection allowance and request rate. A request that
+    /// names no plan gets `free` (said where the request is read); a stored plan is never guessed.
+    #[derive(utoipa::ToSchema)]
+    pub enum Plan as "plan" {
+        Free = "free",
+        Pro = "pro",
+        Enterprise = "enterprise",
+    }
 }
 
 impl Plan {
-    pub const ALL: [Plan; 3] = [Self::Free, Self::Pro, Self::Enterprise];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Free => "free",
-            Self::Pro => "pro",
-            Self::Enterprise => "enterprise",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|p| p.as_str() == raw)
-    }
-
     /// Connections this plan's pool may hold (capped again by `POOL_MAX_PER_TENANT`).
     pub fn max_connections(self) -> usize {
         match self {
@@ -79,5 +40,53 @@ impl Plan {
             Self::Pro => 100,
             Self::Enterprise => 500,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn contract_words_round_trip() {
+        let words: Vec<_> = TenantStatus::ALL.iter().map(|s| s.as_str()).collect();
+        assert_eq!(
+            words,
+            ["provisioning", "active", "suspended", "failed", "deleted"]
+        );
+        for s in TenantStatus::ALL {
+            assert_eq!(TenantStatus::parse(s.as_str()), Ok(s));
+        }
+        for p in Plan::ALL {
+            assert_eq!(p.to_string().parse::<Plan>(), Ok(p));
+        }
+        assert_eq!(
+            serde_json::to_value(Plan::Enterprise).unwrap(),
+            "enterprise"
+        );
+    }
+
+    #[test]
+    fn the_api_schema_lists_the_words_not_the_variant_names() {
+        let schema = <TenantStatus as utoipa::PartialSchema>::schema();
+        assert_eq!(
+            serde_json::to_value(schema).unwrap()["enum"],
+            serde_json::json!(TenantStatus::TEXTS)
+        );
+        let schema = <Plan as utoipa::PartialSchema>::schema();
+        assert_eq!(
+            serde_json::to_value(schema).unwrap()["enum"],
+            serde_json::json!(["free", "pro", "enterprise"])
+        );
+    }
+
+    #[test]
+    fn unknown_words_are_errors_not_defaults() {
+        let err = Plan::parse("gold").unwrap_err();
+        assert_eq!(err.what, "plan");
+        assert_eq!(err.value, "gold");
+        assert!(TenantStatus::parse("Active").is_err());
+        assert!(TenantStatus::parse("").is_err());
+        assert!(serde_json::from_value::<Plan>("platinum".into()).is_err());
     }
 }

@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct CreateComment {
+pub(crate) struct CreateComment {
     pub body: String,
     /// A note for staff only; customers may not write one.
     #[serde(default)]
@@ -24,7 +24,7 @@ pub struct CreateComment {
 #[utoipa::path(params(("id" = Uuid, Path)), responses((status = 200, body = Vec<Comment>), (status = 404)), security(("bearer" = [])), tag = "comments")]
 #[get("/tickets/{id}/comments")]
 #[tracing::instrument(skip_all)]
-pub async fn list(
+pub(crate) async fn list(
     tenant: Tenant,
     user: AuthUser,
     path: web::Path<Uuid>,
@@ -44,7 +44,7 @@ pub async fn list(
 #[utoipa::path(params(("id" = Uuid, Path)), request_body = CreateComment, responses((status = 201, body = Comment), (status = 403), (status = 404), (status = 422)), security(("bearer" = [])), tag = "comments")]
 #[post("/tickets/{id}/comments")]
 #[tracing::instrument(skip_all)]
-pub async fn create(
+pub(crate) async fn create(
     tenant: Tenant,
     user: AuthUser,
     path: web::Path<Uuid>,

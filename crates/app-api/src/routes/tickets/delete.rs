@@ -11,7 +11,7 @@ use uuid::Uuid;
 #[utoipa::path(params(("id" = Uuid, Path)), responses((status = 204), (status = 403), (status = 404)), security(("bearer" = [])), tag = "tickets")]
 #[delete("/tickets/{id}")]
 #[tracing::instrument(skip_all)]
-pub async fn delete(
+pub(crate) async fn delete(
     tenant: Tenant,
     user: AuthUser,
     path: web::Path<Uuid>,

@@ -11,7 +11,7 @@ use uuid::Uuid;
 /// One ticket (a customer's own only; another's is 404, not 403, to reveal nothing).
 #[utoipa::path(params(("id" = Uuid, Path)), responses((status = 200, body = Ticket), (status = 404)), security(("bearer" = [])), tag = "tickets")]
 #[get("/tickets/{id}")]
-pub async fn get(
+pub(crate) async fn get(
     tenant: Tenant,
     user: AuthUser,
     path: web::Path<Uuid>,

@@ -1,18 +1,15 @@
 //! Tickets: list, create, get, update, delete. Customers see and change only their own.
 
-pub mod create;
-pub mod delete;
-pub mod get;
-pub mod list;
-pub mod update;
+pub(crate) mod create;
+pub(crate) mod delete;
+pub(crate) mod get;
+pub(crate) mod list;
+pub(crate) mod update;
 
 use crate::auth::AuthUser;
 use uuid::Uuid;
 
-pub const STATUSES: [&str; 4] = ["open", "in_progress", "resolved", "closed"];
-pub const PRIORITIES: [&str; 4] = ["low", "medium", "high", "urgent"];
-
 /// For a customer, the requester every ticket query is restricted to.
-pub fn visible_to(user: &AuthUser) -> Option<Uuid> {
+pub(crate) fn visible_to(user: &AuthUser) -> Option<Uuid> {
     (!user.role.is_staff()).then_some(user.id)
 }

@@ -1,8 +1,8 @@
 //! `PATCH /v1/tickets/{id}`: title, description, status, priority, assignee.
 
-use super::{PRIORITIES, STATUSES, visible_to};
+use super::visible_to;
 use crate::auth::{AuthUser, Role};
-use crate::repo::tickets::{self, Changes, Ticket};
+use crate::repo::tickets::{self, Changes, Ticket, TicketPriority, TicketStatus};
 use crate::repo::users;
 use crate::routes::users::create::field;
 use crate::tenancy::Tenant;
@@ -19,10 +19,13 @@ fn double_option<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<Uuid>>
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct UpdateTicket {
+pub(crate) struct UpdateTicket {
     pub title: Option<String>,
     pub description: Option<String>,
+    // Read as text so a bad word is reported against its field with the others.
+    #[schema(value_type = Option<TicketStatus>)]
     pub status: Option<String>,
+    #[schema(value_type = Option<TicketPriority>)]
     pub priority: Option<String>,
     /// An agent or admin of this tenant; `null` unassigns. Staff only.
     #[serde(default, deserialize_with = "double_option")]
@@ -34,7 +37,7 @@ pub struct UpdateTicket {
 #[utoipa::path(params(("id" = Uuid, Path)), request_body = UpdateTicket, responses((status = 200, body = Ticket), (status = 403), (status = 404), (status = 422)), security(("bearer" = [])), tag = "tickets")]
 #[patch("/tickets/{id}")]
 #[tracing::instrument(skip_all)]
-pub async fn update(
+pub(crate) async fn update(
     tenant: Tenant,
     user: AuthUser,
     path: web::Path<Uuid>,
@@ -53,23 +56,20 @@ pub async fn update(
     {
         errors.push(field("description", "must be at most 20000 characters"));
     }
-    if body
-        .status
-        .as_deref()
-        .is_some_and(|s| !STATUSES.contains(&s))
-    {
-        errors.push(field(
-            "status",
-            "must be open, in_progress, resolved or closed",
-        ));
-    }
-    if body
-        .priority
-        .as_deref()
-        .is_some_and(|p| !PRIORITIES.contains(&p))
-    {
-        errors.push(field("priority", "must be low, medium, high or urgent"));
-    }
+    let status = match body.status.as_deref().map(TicketStatus::parse) {
+        Some(Err(e)) => {
+            errors.push(field("status", e.must_be()));
+            None
+        }
+        parsed => parsed.and_then(Result::ok),
+    };
+    let priority = match body.priority.as_deref().map(TicketPriority::parse) {
+        Some(Err(e)) => {
+            errors.push(field("priority", e.must_be()));
+            None
+        }
+        parsed => parsed.and_then(Result::ok),
+    };
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
@@ -91,8 +91,8 @@ pub async fn update(
     let changes = Changes {
         title,
         description: body.description.as_deref(),
-        status: body.status.as_deref(),
-        priority: body.priority.as_deref(),
+        status,
+        priority,
         assignee: body.assignee_id,
     };
     let ticket = tickets::update(&db, *path, visible_to(&user), &changes)

@@ -6,6 +6,7 @@ use crate::tenancy::Tenant;
 use actix_web::{HttpResponse, post, web};
 use secrecy::SecretString;
 use serde::Deserialize;
+use std::borrow::Cow;
 use tenancy_core::domain::Email;
 use tenancy_core::error::FieldError;
 use tenancy_core::{ApiError, password};
@@ -13,16 +14,17 @@ use utoipa::ToSchema;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct CreateUser {
+pub(crate) struct CreateUser {
     pub email: String,
     pub name: String,
-    #[schema(example = "agent")]
+    /// Read as text so a bad word is reported against this field with the others.
+    #[schema(value_type = Role)]
     pub role: String,
     #[schema(value_type = String, format = Password)]
     pub password: SecretString,
 }
 
-pub fn field(field: &'static str, message: &'static str) -> FieldError {
+pub(crate) fn field(field: &'static str, message: impl Into<Cow<'static, str>>) -> FieldError {
     FieldError {
         field: field.into(),
         message: message.into(),
@@ -33,7 +35,7 @@ pub fn field(field: &'static str, message: &'static str) -> FieldError {
 #[utoipa::path(request_body = CreateUser, responses((status = 201, body = User), (status = 409), (status = 422)), security(("bearer" = [])), tag = "users")]
 #[post("/users")]
 #[tracing::instrument(skip_all)]
-pub async fn create(
+pub(crate) async fn create(
     tenant: Tenant,
     user: AuthUser,
     body: web::Json<CreateUser>,
@@ -49,10 +51,9 @@ pub async fn create(
     if name.is_empty() || name.chars().count() > 200 {
         errors.push(field("name", "must be 1 to 200 characters"));
     }
-    let role = Role::parse(&body.role);
-    if role.is_none() {
-        errors.push(field("role", "must be admin, agent or customer"));
-    }
+    let role = Role::parse(&body.role)
+        .map_err(|e| errors.push(field("role", e.must_be())))
+        .ok();
     if let Err(msg) = password::check_length(&body.password) {
         errors.push(field("password", msg));
     }

@@ -11,7 +11,8 @@ use tenancy_core::ApiError;
 use utoipa::IntoParams;
 
 #[derive(Deserialize, IntoParams)]
-pub struct ListUsers {
+pub(crate) struct ListUsers {
+    #[param(value_type = Option<Role>)]
     pub role: Option<String>,
     pub page: Option<i64>,
     pub per_page: Option<i64>,
@@ -21,19 +22,18 @@ pub struct ListUsers {
 #[utoipa::path(params(ListUsers), responses((status = 200, body = PageOf<User>)), security(("bearer" = [])), tag = "users")]
 #[get("/users")]
 #[tracing::instrument(skip_all)]
-pub async fn list(
+pub(crate) async fn list(
     tenant: Tenant,
     user: AuthUser,
     query: web::Query<ListUsers>,
 ) -> Result<HttpResponse, ApiError> {
     user.require(&[Role::Admin, Role::Agent])?;
-    let role = match query.role.as_deref() {
-        None => None,
-        Some(r) => Some(
-            Role::parse(r)
-                .ok_or_else(|| ApiError::field("role", "must be admin, agent or customer"))?,
-        ),
-    };
+    let role = query
+        .role
+        .as_deref()
+        .map(Role::parse)
+        .transpose()
+        .map_err(|e| ApiError::field("role", e.must_be()))?;
     let paging = Paging::parse(query.page, query.per_page)?;
     let db = tenant.db().await?;
     let (items, total) = users::list(&db, role, paging).await?;

@@ -10,7 +10,7 @@ use tenancy_core::ApiError;
 #[utoipa::path(responses((status = 200, body = User)), security(("bearer" = [])), tag = "users")]
 #[get("/users/me")]
 #[tracing::instrument(skip_all)]
-pub async fn me(tenant: Tenant, user: AuthUser) -> Result<HttpResponse, ApiError> {
+pub(crate) async fn me(tenant: Tenant, user: AuthUser) -> Result<HttpResponse, ApiError> {
     let db = tenant.db().await?;
     let me = users::find(&db, user.id)
         .await?

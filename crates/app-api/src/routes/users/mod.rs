@@ -1,6 +1,6 @@
 //! Users: me, list, create, update.
 
-pub mod create;
-pub mod list;
-pub mod me;
-pub mod update;
+pub(crate) mod create;
+pub(crate) mod list;
+pub(crate) mod me;
+pub(crate) mod update;

@@ -14,8 +14,9 @@ use uuid::Uuid;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct UpdateUser {
+pub(crate) struct UpdateUser {
     pub name: Option<String>,
+    #[schema(value_type = Option<Role>)]
     pub role: Option<String>,
     pub active: Option<bool>,
     #[schema(value_type = Option<String>, format = Password)]
@@ -26,7 +27,7 @@ pub struct UpdateUser {
 #[utoipa::path(params(("id" = Uuid, Path)), request_body = UpdateUser, responses((status = 200, body = User), (status = 404), (status = 409), (status = 422)), security(("bearer" = [])), tag = "users")]
 #[patch("/users/{id}")]
 #[tracing::instrument(skip_all)]
-pub async fn update(
+pub(crate) async fn update(
     state: web::Data<AppState>,
     tenant: Tenant,
     user: AuthUser,
@@ -41,15 +42,12 @@ pub async fn update(
     if name.is_some_and(|n| n.is_empty() || n.chars().count() > 200) {
         errors.push(field("name", "must be 1 to 200 characters"));
     }
-    let role = match body.role.as_deref() {
-        None => None,
-        Some(r) => {
-            let role = Role::parse(r);
-            if role.is_none() {
-                errors.push(field("role", "must be admin, agent or customer"));
-            }
-            role
+    let role = match body.role.as_deref().map(Role::parse) {
+        Some(Err(e)) => {
+            errors.push(field("role", e.must_be()));
+            None
         }
+        parsed => parsed.and_then(Result::ok),
     };
     if let Some(Err(msg)) = body.password.as_ref().map(password::check_length) {
         errors.push(field("password", msg));

@@ -47,8 +47,8 @@ fn validate(body: &CreateTenant) -> Result<(String, Plan, Email), ApiError> {
         errors.push(field("name", "must be 1 to 200 characters"));
     }
     let plan = match body.plan.as_deref() {
-        None => Some(Plan::default()),
-        Some(raw) => Plan::parse(raw),
+        None => Some(Plan::Free),
+        Some(raw) => Plan::parse(raw).ok(),
     };
     if plan.is_none() {
         errors.push(field("plan", "must be one of free, pro, enterprise"));

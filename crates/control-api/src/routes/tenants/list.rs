@@ -33,7 +33,7 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let status = match query.status.as_deref() {
         None | Some("") => None,
-        Some(raw) => Some(TenantStatus::parse(raw).ok_or_else(|| {
+        Some(raw) => Some(TenantStatus::parse(raw).map_err(|_| {
             ApiError::field(
                 "status",
                 "must be one of provisioning, active, suspended, failed, deleted",

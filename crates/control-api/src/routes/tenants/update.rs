@@ -46,7 +46,7 @@ pub async fn update(
     let plan = match body.plan.as_deref() {
         None => None,
         Some(raw) => {
-            let plan = Plan::parse(raw);
+            let plan = Plan::parse(raw).ok();
             if plan.is_none() {
                 errors.push(FieldError {
                     field: "plan".into(),
