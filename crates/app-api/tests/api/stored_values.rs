@@ -1,18 +1,17 @@
 //! Values the database refuses or should never hold: a NUL byte from a client is that
 //! client's mistake (422), a stored word outside its enum is ours (500, logged with the word).
 
-use crate::helpers::{assert_problem, spawn_platform};
-use reqwest::Method;
+use platform_harness::{LogCapture, assert_problem, spawn_platform};
 use serde_json::{Value, json};
-use test_support::LogCapture;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_nul_byte_in_text_is_a_validation_failure_not_a_server_error() {
     let p = spawn_platform().await;
     let t = p.tenant("nul-bytes").await;
-    let tok = Some(t.admin_token.as_str());
-    let post =
-        |path: &'static str, body: Value| p.call(Method::POST, path, &t.slug, tok, Some(body));
+    let post = |path: &'static str, body: Value| {
+        let api = t.as_admin();
+        async move { api.post(path).json(&body).send().await }
+    };
 
     assert_problem(
         post(
@@ -43,14 +42,11 @@ async fn a_nul_byte_in_text_is_a_validation_failure_not_a_server_error() {
         .to_string();
     let comments = format!("/v1/tickets/{id}/comments");
     assert_problem(
-        p.call(
-            Method::POST,
-            &comments,
-            &t.slug,
-            tok,
-            Some(json!({"body": "x\u{0}y"})),
-        )
-        .await,
+        t.as_admin()
+            .post(&comments)
+            .json(&json!({"body": "x\u{0}y"}))
+            .send()
+            .await,
         422,
         "validation_failed",
     )
@@ -79,15 +75,11 @@ async fn a_nul_byte_in_text_is_a_validation_failure_not_a_server_error() {
 async fn an_unknown_stored_status_or_role_is_a_logged_500_never_a_default() {
     let p = spawn_platform().await;
     let t = p.tenant("bad-words").await;
-    let tok = Some(t.admin_token.as_str());
-    let res = p
-        .call(
-            Method::POST,
-            "/v1/tickets",
-            &t.slug,
-            tok,
-            Some(json!({"title": "t", "description": "d"})),
-        )
+    let res = t
+        .as_admin()
+        .post("/v1/tickets")
+        .json(&json!({"title": "t", "description": "d"}))
+        .send()
         .await;
     assert_eq!(res.status(), 201);
     let id = res.json::<Value>().await.unwrap()["id"]
@@ -109,7 +101,7 @@ async fn an_unknown_stored_status_or_role_is_a_logged_500_never_a_default() {
 
     for path in [format!("/v1/tickets/{id}"), "/v1/tickets".to_string()] {
         let body = assert_problem(
-            p.call(Method::GET, &path, &t.slug, tok, None).await,
+            t.as_admin().get(&path).send().await,
             500,
             "internal",
         )
@@ -117,7 +109,7 @@ async fn an_unknown_stored_status_or_role_is_a_logged_500_never_a_default() {
         assert!(!body.to_string().contains("escalated"), "{body}");
     }
     let body = assert_problem(
-        p.call(Method::GET, "/v1/users", &t.slug, tok, None).await,
+        t.as_admin().get("/v1/users").send().await,
         500,
         "internal",
     )
@@ -138,15 +130,7 @@ async fn an_unknown_stored_status_or_role_is_a_logged_500_never_a_default() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_openapi_document_lists_every_enum_word() {
     let p = spawn_platform().await;
-    let spec: Value = p
-        .client
-        .get(format!("{}/openapi.json", p.app))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let spec: Value = p.app().get("/openapi.json").read().await;
     let schemas = &spec["components"]["schemas"];
     for (name, words) in [
         (
