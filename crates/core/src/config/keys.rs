@@ -137,6 +137,9 @@ mod tests {
         let mut env = env(&[]);
         env.remove("CONTROL_JWT_SECRET");
         assert!(from_env(&env, Plane::App).is_ok());
-        assert_eq!(refusal(&env, Plane::Control), "CONTROL_JWT_SECRET is not set");
+        assert_eq!(
+            refusal(&env, Plane::Control),
+            "CONTROL_JWT_SECRET is not set"
+        );
     }
 }

@@ -35,9 +35,7 @@ mod tests {
             req = req.insert_header((AUTHORIZATION, v));
         }
         let req = req.to_http_request();
-        bearer(&req)
-            .map(str::to_string)
-            .map_err(|e| e.to_string())
+        bearer(&req).map(str::to_string).map_err(|e| e.to_string())
     }
 
     fn header(s: &str) -> Option<HeaderValue> {

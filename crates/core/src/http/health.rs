@@ -35,17 +35,17 @@ pub struct Check {
 }
 
 impl Check {
-    /// Runs one probe under [`CHECK_TIMEOUT`].
-    pub async fn run<F, E>(probe: F) -> Self
+    /// Runs one probe under [`CHECK_TIMEOUT`]; what it answers is ignored, only success counts.
+    pub async fn run<F, T, E>(probe: F) -> Self
     where
-        F: Future<Output = Result<(), E>>,
+        F: Future<Output = Result<T, E>>,
         E: std::fmt::Display,
     {
         let start = Instant::now();
         let outcome = tokio::time::timeout(CHECK_TIMEOUT, probe).await;
         let latency_ms = start.elapsed().as_millis();
         let error = match outcome {
-            Ok(Ok(())) => None,
+            Ok(Ok(_)) => None,
             Ok(Err(e)) => Some(e.to_string()),
             Err(_) => Some("timed out".to_string()),
         };

@@ -121,18 +121,41 @@ mod tests {
     #[test]
     fn defaults_are_page_1_of_20() {
         let q = PageQuery::parse("").ok();
-        assert_eq!(q, Some(PageQuery { page: 1, per_page: 20 }));
+        assert_eq!(
+            q,
+            Some(PageQuery {
+                page: 1,
+                per_page: 20
+            })
+        );
         assert_eq!(q.map(PageQuery::offset), Some(0));
         let q = PageQuery::parse("status=open&page=&per_page=").ok();
-        assert_eq!(q, Some(PageQuery { page: 1, per_page: 20 }));
+        assert_eq!(
+            q,
+            Some(PageQuery {
+                page: 1,
+                per_page: 20
+            })
+        );
     }
 
     #[test]
     fn the_limits_are_inclusive() {
         let q = PageQuery::parse("page=1000000&per_page=100").ok();
-        assert_eq!(q, Some(PageQuery { page: 1_000_000, per_page: 100 }));
+        assert_eq!(
+            q,
+            Some(PageQuery {
+                page: 1_000_000,
+                per_page: 100
+            })
+        );
         assert_eq!(q.map(PageQuery::offset), Some(99_999_900));
-        assert_eq!(PageQuery::parse("page=3&per_page=1").ok().map(PageQuery::offset), Some(2));
+        assert_eq!(
+            PageQuery::parse("page=3&per_page=1")
+                .ok()
+                .map(PageQuery::offset),
+            Some(2)
+        );
     }
 
     #[test]
@@ -140,7 +163,12 @@ mod tests {
         for q in ["page=0", "page=-1", "page=1000001", "page=x", "page=1.5"] {
             assert_eq!(refused_field(q), "page", "{q}");
         }
-        for q in ["per_page=0", "per_page=101", "per_page=abc", "page=2&per_page=-5"] {
+        for q in [
+            "per_page=0",
+            "per_page=101",
+            "per_page=abc",
+            "page=2&per_page=-5",
+        ] {
             assert_eq!(refused_field(q), "per_page", "{q}");
         }
     }

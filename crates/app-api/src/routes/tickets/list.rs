@@ -2,13 +2,12 @@
 
 use super::{PRIORITIES, STATUSES, visible_to};
 use crate::auth::AuthUser;
-use crate::repo::Paging;
 use crate::repo::tickets::{self, Filter, Ticket};
-use crate::routes::PageOf;
 use crate::tenancy::Tenant;
 use actix_web::{HttpResponse, get, web};
 use serde::Deserialize;
 use tenancy_core::ApiError;
+use tenancy_core::http::page::{Page, PageQuery};
 use utoipa::IntoParams;
 use uuid::Uuid;
 
@@ -17,19 +16,17 @@ pub struct ListTickets {
     pub status: Option<String>,
     pub priority: Option<String>,
     pub assignee_id: Option<Uuid>,
-    pub page: Option<i64>,
-    /// At most 100.
-    pub per_page: Option<i64>,
 }
 
 /// Tickets, newest first; customers see their own.
-#[utoipa::path(params(ListTickets), responses((status = 200, body = PageOf<Ticket>)), security(("bearer" = [])), tag = "tickets")]
+#[utoipa::path(params(ListTickets, PageQuery), responses((status = 200, body = Page<Ticket>)), security(("bearer" = [])), tag = "tickets")]
 #[get("/tickets")]
 #[tracing::instrument(skip_all)]
 pub async fn list(
     tenant: Tenant,
     user: AuthUser,
     query: web::Query<ListTickets>,
+    paging: PageQuery,
 ) -> Result<HttpResponse, ApiError> {
     if query
         .status
@@ -51,7 +48,6 @@ pub async fn list(
             "must be low, medium, high or urgent",
         ));
     }
-    let paging = Paging::parse(query.page, query.per_page)?;
     let filter = Filter {
         status: query.status.as_deref(),
         priority: query.priority.as_deref(),
@@ -60,10 +56,5 @@ pub async fn list(
     };
     let db = tenant.db().await?;
     let (items, total) = tickets::list(&db, &filter, paging).await?;
-    Ok(HttpResponse::Ok().json(PageOf {
-        items,
-        page: paging.page,
-        per_page: paging.per_page,
-        total,
-    }))
+    Ok(HttpResponse::Ok().json(Page::new(items, paging, total)))
 }
