@@ -4,7 +4,7 @@ use secrecy::SecretString;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use tenancy_core::config::keys::{self, Keys, Plane};
+use tenancy_core::config::keys::{self, Plane};
 use tenancy_core::config::{self, ConfigError, Env};
 use tenancy_core::crypto::Keyring;
 
@@ -48,10 +48,7 @@ pub struct Settings {
 
 impl Settings {
     pub fn from_env(env: &dyn Env) -> Result<Self, ConfigError> {
-        let Keys {
-            keyring,
-            jwt_secret,
-        } = keys::from_env(env, Plane::App)?;
+        let keys = keys::from_env(env, Plane::App)?;
         let max_per_tenant: usize = config::optional(env, "POOL_MAX_PER_TENANT", 5)?;
         let max_total: usize = config::optional(env, "POOL_MAX_TOTAL", 100)?;
         if max_per_tenant == 0 || max_total < max_per_tenant {
@@ -80,8 +77,8 @@ impl Settings {
                 .map(SecretString::from)?,
             redis_url: config::required(env, "REDIS_URL").map(SecretString::from)?,
             redis_prefix: config::optional(env, "REDIS_PREFIX", "tenancy".to_string())?,
-            keyring: Arc::new(keyring),
-            jwt_secret,
+            keyring: Arc::new(keys.keyring),
+            jwt_secret: keys.jwt_secret,
             token_ttl_secs: config::optional(env, "APP_TOKEN_TTL_SECS", 3600)?,
             app_domain,
             tenant_db_host: config::optional(env, "TENANT_DB_HOST", "127.0.0.1".to_string())?,

@@ -3,7 +3,7 @@
 use secrecy::SecretString;
 use std::net::SocketAddr;
 use std::time::Duration;
-use tenancy_core::config::keys::{self, Keys, Plane};
+use tenancy_core::config::keys::{self, Plane};
 use tenancy_core::config::{self, ConfigError, Env};
 use tenancy_core::crypto::Keyring;
 
@@ -43,10 +43,7 @@ pub fn control_database_url(env: &dyn Env) -> Result<SecretString, ConfigError> 
 
 impl Settings {
     pub fn from_env(env: &dyn Env) -> Result<Self, ConfigError> {
-        let Keys {
-            keyring,
-            jwt_secret,
-        } = keys::from_env(env, Plane::Control)?;
+        let keys = keys::from_env(env, Plane::Control)?;
         let tenant_db_prefix: String =
             config::optional(env, "TENANT_DB_PREFIX", "tenant_".to_string())?;
         if tenant_db_prefix.is_empty()
@@ -72,8 +69,8 @@ impl Settings {
             redis_url: config::required(env, "REDIS_URL").map(SecretString::from)?,
             redis_prefix: config::optional(env, "REDIS_PREFIX", "tenancy".to_string())?,
             tenant_db_prefix,
-            keyring,
-            jwt_secret,
+            keyring: keys.keyring,
+            jwt_secret: keys.jwt_secret,
             token_ttl_secs: config::optional(env, "CONTROL_TOKEN_TTL_SECS", 900)?,
             run_worker: true,
             worker_concurrency: config::optional(env, "WORKER_CONCURRENCY", 4)?,

@@ -1,16 +1,9 @@
-//! `GET /health` (liveness) and `GET /health/ready` (control DB, Redis, pool factory).
+//! `GET /health/ready` (control DB, Redis, pool factory).
 
 use crate::state::AppState;
 use actix_web::{HttpResponse, get, web};
 use serde_json::json;
-use tenancy_core::http::health::{Check, Liveness, Readiness};
-
-/// The process is up.
-#[utoipa::path(responses((status = 200, body = Liveness)), tag = "operations")]
-#[get("/health")]
-pub async fn live() -> HttpResponse {
-    Liveness::respond()
-}
+use tenancy_core::http::health::{Check, Readiness};
 
 /// Dependencies answer; the pool factory reports its load (which never fails readiness:
 /// a full budget is back-pressure, not an outage).

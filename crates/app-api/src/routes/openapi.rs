@@ -20,7 +20,7 @@ use utoipa::OpenApi;
         super::tickets::delete::delete,
         super::comments::list,
         super::comments::create,
-        super::health::live,
+        tenancy_core::http::health::live,
         super::health::ready,
         super::metrics::metrics,
     ),

@@ -1,15 +1,8 @@
-//! `GET /health` (liveness, touches nothing) and `GET /health/ready` (one entry per dependency).
+//! `GET /health/ready` (one entry per dependency).
 
 use crate::state::AppState;
 use actix_web::{HttpResponse, get, web};
-use tenancy_core::http::health::{Check, Liveness, Readiness};
-
-/// The process is up.
-#[utoipa::path(responses((status = 200, body = Liveness)), tag = "operations")]
-#[get("/health")]
-pub async fn live() -> HttpResponse {
-    Liveness::respond()
-}
+use tenancy_core::http::health::{Check, Readiness};
 
 /// The control database and Redis answer.
 #[utoipa::path(responses((status = 200, body = Readiness), (status = 503, body = Readiness)), tag = "operations")]

@@ -19,7 +19,7 @@ use utoipa::OpenApi;
         super::tenants::delete::delete,
         super::tenants::jobs::for_tenant,
         super::tenants::jobs::get,
-        super::health::live,
+        tenancy_core::http::health::live,
         super::health::ready,
         super::metrics::metrics,
     ),
