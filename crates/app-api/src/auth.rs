@@ -5,6 +5,7 @@ use crate::state::{AppState, UserAccess};
 use crate::tenancy::Tenant;
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use futures::future::LocalBoxFuture;
+use tenancy_core::http::bearer::bearer;
 use tenancy_core::jwt::AppClaims;
 use tenancy_core::{ApiError, ErrorCode};
 use uuid::Uuid;
@@ -47,29 +48,12 @@ impl AuthUser {
     }
 }
 
-fn bearer(req: &HttpRequest) -> Result<String, ApiError> {
-    let value = req
-        .headers()
-        .get(actix_web::http::header::AUTHORIZATION)
-        .ok_or_else(|| ApiError::unauthorized("missing bearer token"))?
-        .to_str()
-        .map_err(|_| ApiError::unauthorized("malformed authorization header"))?;
-    match value.split_once(' ') {
-        Some((scheme, token))
-            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
-        {
-            Ok(token.trim().to_string())
-        }
-        _ => Err(ApiError::unauthorized("expected a bearer token")),
-    }
-}
-
 impl FromRequest for AuthUser {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let token = bearer(req);
+        let token = bearer(req).map(str::to_owned);
         let tenant = Tenant::of(req);
         let state = req.app_data::<web::Data<AppState>>().cloned();
         Box::pin(async move {

@@ -1,9 +1,10 @@
 //! The app plane's settings, read once from the environment and validated at start-up.
 
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
+use tenancy_core::config::keys::{self, Plane};
 use tenancy_core::config::{self, ConfigError, Env};
 use tenancy_core::crypto::Keyring;
 
@@ -47,26 +48,7 @@ pub struct Settings {
 
 impl Settings {
     pub fn from_env(env: &dyn Env) -> Result<Self, ConfigError> {
-        let master = config::master_key(env, "MASTER_KEY")?;
-        let key_version: i16 = config::optional(env, "MASTER_KEY_VERSION", 1)?;
-        let mut keyring = Keyring::new(key_version, &master);
-        if env.get("MASTER_KEY_PREVIOUS").is_some() {
-            let old = config::master_key(env, "MASTER_KEY_PREVIOUS")?;
-            keyring.add(
-                config::optional(env, "MASTER_KEY_PREVIOUS_VERSION", key_version - 1)?,
-                &old,
-            );
-        }
-        let jwt_secret = config::jwt_secret(env, "APP_JWT_SECRET")?;
-        if env
-            .get("CONTROL_JWT_SECRET")
-            .is_some_and(|c| c == jwt_secret.expose_secret())
-        {
-            return Err(ConfigError::Invalid {
-                var: "APP_JWT_SECRET",
-                reason: "must differ from CONTROL_JWT_SECRET".into(),
-            });
-        }
+        let keys = keys::from_env(env, Plane::App)?;
         let max_per_tenant: usize = config::optional(env, "POOL_MAX_PER_TENANT", 5)?;
         let max_total: usize = config::optional(env, "POOL_MAX_TOTAL", 100)?;
         if max_per_tenant == 0 || max_total < max_per_tenant {
@@ -95,8 +77,8 @@ impl Settings {
                 .map(SecretString::from)?,
             redis_url: config::required(env, "REDIS_URL").map(SecretString::from)?,
             redis_prefix: config::optional(env, "REDIS_PREFIX", "tenancy".to_string())?,
-            keyring: Arc::new(keyring),
-            jwt_secret,
+            keyring: Arc::new(keys.keyring),
+            jwt_secret: keys.jwt_secret,
             token_ttl_secs: config::optional(env, "APP_TOKEN_TTL_SECS", 3600)?,
             app_domain,
             tenant_db_host: config::optional(env, "TENANT_DB_HOST", "127.0.0.1".to_string())?,
@@ -131,5 +113,37 @@ impl Settings {
                 5000,
             )?),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    /// app-api used to accept this and then answer 500 for every tenant whose credentials
+    /// were sealed under the version the previous key shadowed.
+    #[test]
+    fn equal_key_versions_stop_start_up() {
+        let key = "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=".to_string();
+        let env = |previous_version: &str| -> HashMap<String, String> {
+            [
+                ("MASTER_KEY", key.clone()),
+                ("MASTER_KEY_PREVIOUS", key.clone()),
+                ("MASTER_KEY_PREVIOUS_VERSION", previous_version.to_string()),
+                ("APP_JWT_SECRET", "a".repeat(32)),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect()
+        };
+        // MASTER_KEY_VERSION defaults to 1; past the keys, the next variable is missing.
+        let passed = Settings::from_env(&env("0")).err().map(|e| e.to_string());
+        assert_eq!(passed.as_deref(), Some("CONTROL_DATABASE_URL is not set"));
+        let refused = Settings::from_env(&env("1")).err().map(|e| e.to_string());
+        assert!(
+            refused.is_some_and(|r| r.starts_with("MASTER_KEY_PREVIOUS_VERSION is invalid")),
+            "equal versions were accepted"
+        );
     }
 }

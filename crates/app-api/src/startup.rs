@@ -5,23 +5,17 @@ use crate::routes;
 use crate::settings::Settings;
 use crate::state::AppState;
 use crate::tenancy::{Directory, PoolFactory, events};
-use actix_web::dev::{Server, ServerHandle};
-use actix_web::middleware::from_fn;
-use actix_web::{App, HttpResponse, HttpServer, web};
 use anyhow::Context;
 use deadpool_postgres::{ManagerConfig, RecyclingMethod};
 use moka::future::Cache;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use secrecy::ExposeSecret;
-use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
+pub use tenancy_core::http::server::shutdown_signal;
+use tenancy_core::http::server::{self, Bound};
 use tenancy_core::jwt::{APP_AUDIENCE, JwtKeys};
-use tenancy_core::observability::{RootSpan, http_metrics};
-use tenancy_core::{ApiError, ErrorCode};
-use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-use tracing_actix_web::TracingLogger;
 
 /// A small pool for tenant lookups in the control database (read-only use).
 fn control_pool(settings: &Settings) -> anyhow::Result<deadpool_postgres::Pool> {
@@ -94,26 +88,6 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     })
 }
 
-async fn not_found() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::new(ErrorCode::NotFound, "no such route"))
-}
-
-pub fn http_server(state: AppState, listener: TcpListener) -> anyhow::Result<Server> {
-    let data = web::Data::new(state);
-    Ok(HttpServer::new(move || {
-        App::new()
-            .wrap(from_fn(http_metrics))
-            .wrap(TracingLogger::<RootSpan>::new())
-            .app_data(data.clone())
-            .configure(routes::configure)
-            .default_service(web::to(not_found))
-    })
-    .listen(listener)?
-    .disable_signals()
-    .shutdown_timeout(10)
-    .run())
-}
-
 /// Keeps caches honest: moka runs expiry and eviction listeners only when asked.
 async fn maintain(state: AppState, shutdown: CancellationToken) {
     let mut tick = tokio::time::interval(state.settings.pools.health_every);
@@ -129,42 +103,27 @@ async fn maintain(state: AppState, shutdown: CancellationToken) {
     }
 }
 
-pub struct Application {
-    port: u16,
-    server: Server,
-    state: AppState,
-}
+/// A built app plane: bound to its port, background tasks ready to start.
+pub struct Application(Bound<AppState>);
 
-pub struct Running {
-    pub port: u16,
-    pub state: AppState,
-    server: ServerHandle,
-    tasks: Vec<JoinHandle<()>>,
-    server_task: JoinHandle<std::io::Result<()>>,
-    shutdown: CancellationToken,
-}
+/// A running app plane.
+pub type Running = server::Running<AppState>;
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let listener = TcpListener::bind(settings.addr)
-            .with_context(|| format!("binding {}", settings.addr))?;
-        let port = listener.local_addr()?.port();
+        let listener = server::bind(settings.addr)?;
         let state = build_state(settings).await?;
-        let server = http_server(state.clone(), listener)?;
-        Ok(Self {
-            port,
-            server,
-            state,
-        })
+        Ok(Self(Bound::new(listener, state, routes::configure)?))
     }
 
     pub fn port(&self) -> u16 {
-        self.port
+        self.0.port()
     }
 
+    /// Starts the server, pool and cache maintenance, and the tenant-change listener.
     pub fn start(self) -> Running {
         let shutdown = CancellationToken::new();
-        let s = &self.state;
+        let s = &self.0.state;
         let channel = format!("{}:tenant-events", s.settings.redis_prefix);
         let tasks = vec![
             tokio::spawn(maintain(s.clone(), shutdown.clone())),
@@ -176,60 +135,6 @@ impl Application {
                 shutdown.clone(),
             )),
         ];
-        let handle = self.server.handle();
-        let server_task = tokio::spawn(self.server);
-        Running {
-            port: self.port,
-            state: self.state,
-            server: handle,
-            tasks,
-            server_task,
-            shutdown,
-        }
+        self.0.start(shutdown, tasks)
     }
-}
-
-impl Running {
-    pub async fn stop(self) {
-        self.shutdown.cancel();
-        self.server.stop(true).await;
-        let _ = self.server_task.await;
-        for t in self.tasks {
-            let _ = t.await;
-        }
-    }
-
-    /// Stops without waiting (usable from `Drop`).
-    pub fn abort(self) {
-        self.shutdown.cancel();
-        drop(self.server.stop(false));
-        for t in &self.tasks {
-            t.abort();
-        }
-    }
-
-    pub async fn until_signal(self) -> anyhow::Result<()> {
-        shutdown_signal().await;
-        tracing::info!("shutdown signal received; draining");
-        self.stop().await;
-        Ok(())
-    }
-}
-
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
 }

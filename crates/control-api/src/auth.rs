@@ -5,6 +5,7 @@ use crate::state::AppState;
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use std::future::{Ready, ready};
 use tenancy_core::ApiError;
+use tenancy_core::http::bearer::bearer;
 use tenancy_core::jwt::ControlClaims;
 use uuid::Uuid;
 
@@ -12,25 +13,6 @@ use uuid::Uuid;
 #[derive(Debug, Clone, Copy)]
 pub struct SuperAdmin {
     pub id: Uuid,
-}
-
-/// The token of an `Authorization: Bearer <token>` header.
-pub fn bearer(req: &HttpRequest) -> Result<&str, ApiError> {
-    let header = req
-        .headers()
-        .get(actix_web::http::header::AUTHORIZATION)
-        .ok_or_else(|| ApiError::unauthorized("missing bearer token"))?;
-    let value = header
-        .to_str()
-        .map_err(|_| ApiError::unauthorized("malformed authorization header"))?;
-    match value.split_once(' ') {
-        Some((scheme, token))
-            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
-        {
-            Ok(token.trim())
-        }
-        _ => Err(ApiError::unauthorized("expected a bearer token")),
-    }
 }
 
 impl FromRequest for SuperAdmin {

@@ -1,8 +1,9 @@
 //! The control plane's settings, read once from the environment and validated at start-up.
 
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use std::net::SocketAddr;
 use std::time::Duration;
+use tenancy_core::config::keys::{self, Plane};
 use tenancy_core::config::{self, ConfigError, Env};
 use tenancy_core::crypto::Keyring;
 
@@ -42,31 +43,7 @@ pub fn control_database_url(env: &dyn Env) -> Result<SecretString, ConfigError> 
 
 impl Settings {
     pub fn from_env(env: &dyn Env) -> Result<Self, ConfigError> {
-        let master = config::master_key(env, "MASTER_KEY")?;
-        let key_version: i16 = config::optional(env, "MASTER_KEY_VERSION", 1)?;
-        let mut keyring = Keyring::new(key_version, &master);
-        if env.get("MASTER_KEY_PREVIOUS").is_some() {
-            let old = config::master_key(env, "MASTER_KEY_PREVIOUS")?;
-            let old_version: i16 =
-                config::optional(env, "MASTER_KEY_PREVIOUS_VERSION", key_version - 1)?;
-            if old_version == key_version {
-                return Err(ConfigError::Invalid {
-                    var: "MASTER_KEY_PREVIOUS_VERSION",
-                    reason: "must differ from MASTER_KEY_VERSION".into(),
-                });
-            }
-            keyring.add(old_version, &old);
-        }
-        let jwt_secret = config::jwt_secret(env, "CONTROL_JWT_SECRET")?;
-        if env
-            .get("APP_JWT_SECRET")
-            .is_some_and(|app| app == jwt_secret.expose_secret())
-        {
-            return Err(ConfigError::Invalid {
-                var: "CONTROL_JWT_SECRET",
-                reason: "must differ from APP_JWT_SECRET".into(),
-            });
-        }
+        let keys = keys::from_env(env, Plane::Control)?;
         let tenant_db_prefix: String =
             config::optional(env, "TENANT_DB_PREFIX", "tenant_".to_string())?;
         if tenant_db_prefix.is_empty()
@@ -92,8 +69,8 @@ impl Settings {
             redis_url: config::required(env, "REDIS_URL").map(SecretString::from)?,
             redis_prefix: config::optional(env, "REDIS_PREFIX", "tenancy".to_string())?,
             tenant_db_prefix,
-            keyring,
-            jwt_secret,
+            keyring: keys.keyring,
+            jwt_secret: keys.jwt_secret,
             token_ttl_secs: config::optional(env, "CONTROL_TOKEN_TTL_SECS", 900)?,
             run_worker: true,
             worker_concurrency: config::optional(env, "WORKER_CONCURRENCY", 4)?,
@@ -108,5 +85,36 @@ impl Settings {
             reconcile_every: Duration::from_secs(config::optional(env, "RECONCILE_SECS", 30)?),
             fault: None,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    /// The keyring is read first, so an env with only keys reaches the next missing variable
+    /// exactly when the keys passed.
+    #[test]
+    fn from_env_refuses_a_previous_key_under_the_current_version() {
+        let key = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
+        let mut env: HashMap<String, String> = HashMap::from([
+            ("MASTER_KEY".into(), key.into()),
+            ("MASTER_KEY_PREVIOUS".into(), key.into()),
+            ("MASTER_KEY_VERSION".into(), "2".into()),
+            ("CONTROL_JWT_SECRET".into(), "c".repeat(32)),
+        ]);
+        let refusal =
+            |env: &HashMap<String, String>| Settings::from_env(env).err().map(|e| e.to_string());
+        assert_eq!(
+            refusal(&env),
+            Some("CONTROL_DATABASE_URL is not set".into())
+        );
+        env.insert("MASTER_KEY_PREVIOUS_VERSION".into(), "2".into());
+        let refused = refusal(&env).unwrap_or_default();
+        assert!(
+            refused.starts_with("MASTER_KEY_PREVIOUS_VERSION is invalid"),
+            "{refused}"
+        );
     }
 }

@@ -6,23 +6,16 @@ use crate::provisioner::Provisioner;
 use crate::routes;
 use crate::settings::Settings;
 use crate::state::AppState;
-use actix_web::dev::{Server, ServerHandle};
-use actix_web::middleware::from_fn;
-use actix_web::{App, HttpResponse, HttpServer, web};
 use anyhow::Context;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
 use sea_orm_migration::MigratorTrait;
 use secrecy::{ExposeSecret, SecretString};
-use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
+pub use tenancy_core::http::server::shutdown_signal;
+use tenancy_core::http::server::{self, Bound};
 use tenancy_core::jwt::{CONTROL_AUDIENCE, JwtKeys};
-use tenancy_core::observability::http_metrics;
-use tenancy_core::{ApiError, ErrorCode};
-use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
-use tracing_actix_web::TracingLogger;
 
 /// Connects to the control database (statement logging off: see `observability`).
 pub async fn connect_control_db(url: &SecretString) -> anyhow::Result<DatabaseConnection> {
@@ -67,12 +60,25 @@ pub async fn ensure_control_database(url: &SecretString) -> anyhow::Result<()> {
             .await
         {
             Ok(_) => tracing::info!(database = %name, "created the control database"),
-            Err(e) if e.to_string().contains("already exists") => {}
+            // Another process created it between our look and our CREATE.
+            Err(e) if is_duplicate_database(&e) => {}
             Err(e) => return Err(anyhow::Error::new(e).context("creating the control database")),
         }
     }
     let _ = server.close().await;
     Ok(())
+}
+
+/// SQLSTATE 42P04 `duplicate_database`, read from the driver error rather than its text.
+fn is_duplicate_database(err: &sea_orm::DbErr) -> bool {
+    let sqlx = match err {
+        sea_orm::DbErr::Exec(sea_orm::RuntimeErr::SqlxError(e))
+        | sea_orm::DbErr::Query(sea_orm::RuntimeErr::SqlxError(e)) => e,
+        _ => return false,
+    };
+    sqlx.as_database_error()
+        .and_then(|db| db.code())
+        .is_some_and(|code| code == "42P04")
 }
 
 /// Applies pending control-schema migrations.
@@ -121,138 +127,35 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     })
 }
 
-async fn not_found() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::new(ErrorCode::NotFound, "no such route"))
-}
-
-/// The HTTP server, bound, not yet running.
-pub fn http_server(state: AppState, listener: TcpListener) -> anyhow::Result<Server> {
-    let data = web::Data::new(state);
-    let server = HttpServer::new(move || {
-        App::new()
-            .wrap(from_fn(http_metrics))
-            .wrap(TracingLogger::<tenancy_core::observability::RootSpan>::new())
-            .app_data(data.clone())
-            .configure(routes::configure)
-            .default_service(web::to(not_found))
-    })
-    .listen(listener)?
-    .disable_signals()
-    .shutdown_timeout(10)
-    .run();
-    Ok(server)
-}
-
 /// A built control plane: bound to its port, worker ready to start.
-pub struct Application {
-    port: u16,
-    server: Server,
-    state: AppState,
-}
+pub struct Application(Bound<AppState>);
 
 /// A running control plane.
-pub struct Running {
-    pub port: u16,
-    pub state: AppState,
-    server: ServerHandle,
-    server_task: JoinHandle<std::io::Result<()>>,
-    worker_task: Option<JoinHandle<anyhow::Result<()>>>,
-    shutdown: CancellationToken,
-}
+pub type Running = server::Running<AppState>;
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let listener = TcpListener::bind(settings.addr)
-            .with_context(|| format!("binding {}", settings.addr))?;
-        let port = listener.local_addr()?.port();
+        let listener = server::bind(settings.addr)?;
         let state = build_state(settings).await?;
-        let server = http_server(state.clone(), listener)?;
-        Ok(Self {
-            port,
-            server,
-            state,
-        })
+        Ok(Self(Bound::new(listener, state, routes::configure)?))
     }
 
     pub fn port(&self) -> u16 {
-        self.port
+        self.0.port()
     }
 
     /// Starts the server, and the worker when settings ask for it.
     pub fn start(self) -> Running {
-        let shutdown = self.state.fast_path.shutdown.clone();
-        let handle = self.server.handle();
-        let server_task = tokio::spawn(self.server);
-        let worker_task = self
-            .state
-            .settings
-            .run_worker
-            .then(|| tokio::spawn(jobs::run_worker(self.state.clone(), shutdown.clone())));
-        Running {
-            port: self.port,
-            state: self.state,
-            server: handle,
-            server_task,
-            worker_task,
-            shutdown,
-        }
+        let state = &self.0.state;
+        let shutdown = state.fast_path.shutdown.clone();
+        let worker = state.settings.run_worker.then(|| {
+            let (state, shutdown) = (state.clone(), shutdown.clone());
+            tokio::spawn(async move {
+                if let Err(e) = jobs::run_worker(state, shutdown).await {
+                    tracing::error!(error = %format!("{e:#}"), "provisioning worker stopped");
+                }
+            })
+        });
+        self.0.start(shutdown, worker.into_iter().collect())
     }
-}
-
-impl Running {
-    /// Graceful stop: in-flight requests and jobs finish first.
-    pub async fn stop(self) {
-        self.shutdown.cancel();
-        self.server.stop(true).await;
-        let _ = self.server_task.await;
-        if let Some(worker) = self.worker_task {
-            let _ = worker.await;
-        }
-    }
-
-    /// Abrupt stop, as if the process were killed: jobs in flight are abandoned mid-step.
-    pub async fn kill(self) {
-        if let Some(worker) = &self.worker_task {
-            worker.abort();
-        }
-        self.shutdown.cancel();
-        self.server.stop(false).await;
-        self.server_task.abort();
-    }
-
-    /// Abrupt stop without waiting (usable from `Drop`): the stop command is sent at once.
-    pub fn abort(self) {
-        if let Some(worker) = &self.worker_task {
-            worker.abort();
-        }
-        self.shutdown.cancel();
-        drop(self.server.stop(false));
-    }
-
-    /// Runs until SIGINT/SIGTERM, then stops gracefully.
-    pub async fn until_signal(self) -> anyhow::Result<()> {
-        shutdown_signal().await;
-        tracing::info!("shutdown signal received; draining");
-        self.stop().await;
-        Ok(())
-    }
-}
-
-/// Resolves on Ctrl-C or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
 }

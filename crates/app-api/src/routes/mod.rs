@@ -11,21 +11,10 @@ pub mod users;
 use crate::tenancy::resolve::resolve_tenant;
 use actix_web::middleware::from_fn;
 use actix_web::web;
-use serde::Serialize;
 use tenancy_core::error::{json_error, path_error, query_error};
-use utoipa::ToSchema;
 
 /// Largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
-
-/// One page of a list, with the total matching.
-#[derive(Serialize, ToSchema)]
-pub struct PageOf<T: ToSchema> {
-    pub items: Vec<T>,
-    pub page: i64,
-    pub per_page: i64,
-    pub total: i64,
-}
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(
@@ -35,7 +24,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     )
     .app_data(web::QueryConfig::default().error_handler(|err, _| query_error(err).into()))
     .app_data(web::PathConfig::default().error_handler(|err, _| path_error(err).into()))
-    .service(health::live)
+    .service(tenancy_core::http::health::live)
     .service(health::ready)
     .service(metrics::metrics)
     .service(openapi::spec)

@@ -1,25 +1,8 @@
 //! `GET /openapi.json`, generated from the handlers' annotations.
 
 use actix_web::{HttpResponse, get};
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{Modify, OpenApi};
-
-struct BearerAuth;
-
-impl Modify for BearerAuth {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .bearer_format("JWT")
-                    .build(),
-            ),
-        );
-    }
-}
+use tenancy_core::http::openapi::BearerAuth;
+use utoipa::OpenApi;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -36,7 +19,7 @@ impl Modify for BearerAuth {
         super::tenants::delete::delete,
         super::tenants::jobs::for_tenant,
         super::tenants::jobs::get,
-        super::health::live,
+        tenancy_core::http::health::live,
         super::health::ready,
         super::metrics::metrics,
     ),

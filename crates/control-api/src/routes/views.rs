@@ -93,12 +93,3 @@ pub struct TenantWithJob {
     pub tenant: TenantView,
     pub job: JobView,
 }
-
-/// One page of a list.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Page<T: ToSchema> {
-    pub items: Vec<T>,
-    pub page: u64,
-    pub per_page: u64,
-    pub total: u64,
-}

@@ -4,25 +4,9 @@ use crate::repo::users;
 use crate::state::AppState;
 use crate::tenancy::Tenant;
 use actix_web::{HttpResponse, post, web};
-use secrecy::SecretString;
-use serde::{Deserialize, Serialize};
+use tenancy_core::http::login::{LoginRequest, MAX_EMAIL_LEN, TokenResponse};
 use tenancy_core::jwt::{APP_AUDIENCE, AppClaims};
 use tenancy_core::{ApiError, password};
-use utoipa::ToSchema;
-
-#[derive(Deserialize, ToSchema)]
-pub struct LoginRequest {
-    pub email: String,
-    #[schema(value_type = String, format = Password)]
-    pub password: SecretString,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct TokenResponse {
-    pub access_token: String,
-    pub token_type: &'static str,
-    pub expires_in: u64,
-}
 
 /// Logs a tenant user in.
 #[utoipa::path(
@@ -39,7 +23,7 @@ pub async fn login(
     body: web::Json<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let LoginRequest { email, password } = body.into_inner();
-    if email.len() > 254 {
+    if email.len() > MAX_EMAIL_LEN {
         return Err(ApiError::unauthorized("invalid email or password"));
     }
     let found = {
@@ -66,9 +50,5 @@ pub async fn login(
         exp,
     });
     tracing::info!(user.id = %id, "user logged in");
-    Ok(HttpResponse::Ok().json(TokenResponse {
-        access_token: token,
-        token_type: "Bearer",
-        expires_in: state.jwt.ttl_secs,
-    }))
+    Ok(HttpResponse::Ok().json(TokenResponse::bearer(token, state.jwt.ttl_secs)))
 }

@@ -2,13 +2,12 @@
 
 use super::visible_to;
 use crate::auth::AuthUser;
-use crate::repo::Paging;
 use crate::repo::tickets::{self, Filter, Ticket, TicketPriority, TicketStatus};
-use crate::routes::PageOf;
 use crate::tenancy::Tenant;
 use actix_web::{HttpResponse, get, web};
 use serde::Deserialize;
 use tenancy_core::ApiError;
+use tenancy_core::http::page::{Page, PageQuery};
 use utoipa::IntoParams;
 use uuid::Uuid;
 
@@ -20,19 +19,17 @@ pub(crate) struct ListTickets {
     #[param(value_type = Option<TicketPriority>)]
     pub priority: Option<String>,
     pub assignee_id: Option<Uuid>,
-    pub page: Option<i64>,
-    /// At most 100.
-    pub per_page: Option<i64>,
 }
 
 /// Tickets, newest first; customers see their own.
-#[utoipa::path(params(ListTickets), responses((status = 200, body = PageOf<Ticket>)), security(("bearer" = [])), tag = "tickets")]
+#[utoipa::path(params(ListTickets, PageQuery), responses((status = 200, body = Page<Ticket>)), security(("bearer" = [])), tag = "tickets")]
 #[get("/tickets")]
 #[tracing::instrument(skip_all)]
 pub(crate) async fn list(
     tenant: Tenant,
     user: AuthUser,
     query: web::Query<ListTickets>,
+    paging: PageQuery,
 ) -> Result<HttpResponse, ApiError> {
     let status = query
         .status
@@ -46,7 +43,6 @@ pub(crate) async fn list(
         .map(TicketPriority::parse)
         .transpose()
         .map_err(|e| ApiError::field("priority", e.must_be()))?;
-    let paging = Paging::parse(query.page, query.per_page)?;
     let filter = Filter {
         status,
         priority,
@@ -55,10 +51,5 @@ pub(crate) async fn list(
     };
     let db = tenant.db().await?;
     let (items, total) = tickets::list(&db, &filter, paging).await?;
-    Ok(HttpResponse::Ok().json(PageOf {
-        items,
-        page: paging.page,
-        per_page: paging.per_page,
-        total,
-    }))
+    Ok(HttpResponse::Ok().json(Page::new(items, paging, total)))
 }

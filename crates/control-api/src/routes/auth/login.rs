@@ -3,29 +3,11 @@
 use crate::repo::{admins, db_error};
 use crate::state::AppState;
 use actix_web::{HttpResponse, post, web};
-use secrecy::SecretString;
-use serde::{Deserialize, Serialize};
 use tenancy_core::ApiError;
 use tenancy_core::domain::Email;
+use tenancy_core::http::login::{LoginRequest, TokenResponse};
 use tenancy_core::jwt::{CONTROL_AUDIENCE, ControlClaims};
 use tenancy_core::password;
-use utoipa::ToSchema;
-
-#[derive(Deserialize, ToSchema)]
-pub struct LoginRequest {
-    pub email: String,
-    #[schema(value_type = String, format = Password)]
-    pub password: SecretString,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct TokenResponse {
-    pub access_token: String,
-    #[schema(example = "Bearer")]
-    pub token_type: &'static str,
-    /// Seconds until the token expires.
-    pub expires_in: u64,
-}
 
 /// Logs a super-admin in.
 #[utoipa::path(
@@ -64,9 +46,5 @@ pub async fn login(
         exp,
     });
     tracing::info!(admin.id = %admin.id, "super-admin logged in");
-    Ok(HttpResponse::Ok().json(TokenResponse {
-        access_token: token,
-        token_type: "Bearer",
-        expires_in: state.jwt.ttl_secs,
-    }))
+    Ok(HttpResponse::Ok().json(TokenResponse::bearer(token, state.jwt.ttl_secs)))
 }

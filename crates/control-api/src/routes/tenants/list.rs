@@ -1,35 +1,31 @@
-//! `GET /v1/tenants?status=&page=&per_page=`.
+//! `GET /v1/tenants?status=&page=&per_page=`; paging is the shared `PageQuery`.
 
 use crate::auth::SuperAdmin;
 use crate::repo::{db_error, tenants};
-use crate::routes::views::{Page, TenantView};
+use crate::routes::views::TenantView;
 use crate::state::AppState;
 use actix_web::{HttpResponse, get, web};
 use serde::Deserialize;
 use tenancy_core::ApiError;
 use tenancy_core::domain::TenantStatus;
+use tenancy_core::http::page::{Page, PageQuery};
 use utoipa::IntoParams;
-
-pub const MAX_PER_PAGE: u64 = 100;
 
 #[derive(Deserialize, IntoParams)]
 pub struct ListQuery {
     /// Only tenants with this status.
     pub status: Option<String>,
-    /// 1-based page number (default 1).
-    pub page: Option<u64>,
-    /// Page size, 1 to 100 (default 20).
-    pub per_page: Option<u64>,
 }
 
 /// Lists tenants, newest first.
-#[utoipa::path(params(ListQuery), responses((status = 200, body = Page<TenantView>)), security(("bearer" = [])), tag = "tenants")]
+#[utoipa::path(params(ListQuery, PageQuery), responses((status = 200, body = Page<TenantView>)), security(("bearer" = [])), tag = "tenants")]
 #[get("/v1/tenants")]
 #[tracing::instrument(skip_all)]
 pub async fn list(
     _admin: SuperAdmin,
     state: web::Data<AppState>,
     query: web::Query<ListQuery>,
+    paging: PageQuery,
 ) -> Result<HttpResponse, ApiError> {
     let status = match query.status.as_deref() {
         None | Some("") => None,
@@ -40,21 +36,15 @@ pub async fn list(
             )
         })?),
     };
-    let page = query.page.unwrap_or(1);
-    let per_page = query.per_page.unwrap_or(20);
-    if page == 0 || page > 1_000_000 {
-        return Err(ApiError::field("page", "must be between 1 and 1000000"));
-    }
-    if per_page == 0 || per_page > MAX_PER_PAGE {
-        return Err(ApiError::field("per_page", "must be between 1 and 100"));
-    }
-    let (rows, total) = tenants::list(&state.db, status, page, per_page)
-        .await
-        .map_err(db_error)?;
-    Ok(HttpResponse::Ok().json(Page {
-        items: rows.iter().map(TenantView::from).collect(),
-        page,
-        per_page,
-        total,
-    }))
+    let (rows, total) = tenants::list(
+        &state.db,
+        status,
+        paging.page.unsigned_abs(),
+        paging.per_page.unsigned_abs(),
+    )
+    .await
+    .map_err(db_error)?;
+    let items = rows.iter().map(TenantView::from).collect();
+    let total = i64::try_from(total).unwrap_or(i64::MAX);
+    Ok(HttpResponse::Ok().json(Page::new(items, paging, total)))
 }

@@ -3,6 +3,8 @@
 //! Every plane builds its own typed settings struct from these helpers, once, at start-up;
 //! a missing or weak secret is an error naming the variable, never a silent default.
 
+pub mod keys;
+
 use base64::Engine as _;
 use secrecy::{ExposeSecret, SecretBox, SecretString};
 use std::collections::HashMap;

@@ -1,0 +1,148 @@
+//! Serving one plane: bind, the middleware both planes wrap in the same order, the 404
+//! fallback, and a running handle that stops the server and the plane's background tasks.
+
+use crate::observability::{RootSpan, http_metrics};
+use crate::{ApiError, ErrorCode};
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpResponse, HttpServer, web};
+use anyhow::Context;
+use std::net::{SocketAddr, TcpListener};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tracing_actix_web::TracingLogger;
+
+/// Seconds in-flight requests get to finish on a graceful stop.
+pub const SHUTDOWN_TIMEOUT_SECS: u64 = 10;
+
+/// Binds before anything slow happens, so a taken port fails start-up at once.
+pub fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr).with_context(|| format!("binding {addr}"))
+}
+
+async fn not_found() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::new(ErrorCode::NotFound, "no such route"))
+}
+
+/// A plane bound to its port with its state, not yet serving.
+pub struct Bound<S: 'static> {
+    port: u16,
+    server: Server,
+    pub state: S,
+}
+
+impl<S: Clone + Send + Sync + 'static> Bound<S> {
+    /// The HTTP server over `routes`, with `state` as `web::Data<S>`. Metrics wrap tracing so
+    /// the request span covers the metrics middleware too; signals are left to the caller.
+    pub fn new(
+        listener: TcpListener,
+        state: S,
+        routes: fn(&mut web::ServiceConfig),
+    ) -> anyhow::Result<Self> {
+        let port = listener.local_addr()?.port();
+        let data = web::Data::new(state.clone());
+        let server = HttpServer::new(move || {
+            App::new()
+                .wrap(from_fn(http_metrics))
+                .wrap(TracingLogger::<RootSpan>::new())
+                .app_data(data.clone())
+                .configure(routes)
+                .default_service(web::to(not_found))
+        })
+        .listen(listener)?
+        .disable_signals()
+        .shutdown_timeout(SHUTDOWN_TIMEOUT_SECS)
+        .run();
+        Ok(Self {
+            port,
+            server,
+            state,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves; `tasks` are the plane's background work, which must end when `shutdown` fires.
+    pub fn start(self, shutdown: CancellationToken, tasks: Vec<JoinHandle<()>>) -> Running<S> {
+        let server = self.server.handle();
+        let server_task = tokio::spawn(self.server);
+        Running {
+            port: self.port,
+            state: self.state,
+            server,
+            server_task,
+            tasks,
+            shutdown,
+        }
+    }
+}
+
+/// A serving plane.
+pub struct Running<S> {
+    pub port: u16,
+    pub state: S,
+    server: ServerHandle,
+    server_task: JoinHandle<std::io::Result<()>>,
+    tasks: Vec<JoinHandle<()>>,
+    shutdown: CancellationToken,
+}
+
+impl<S> Running<S> {
+    /// Graceful stop: in-flight requests finish, then the background tasks wind down.
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        self.server.stop(true).await;
+        let _ = self.server_task.await;
+        for task in self.tasks {
+            let _ = task.await;
+        }
+    }
+
+    /// Abrupt stop, as if the process were killed: background work is abandoned mid-step.
+    pub async fn kill(self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+        self.shutdown.cancel();
+        self.server.stop(false).await;
+        self.server_task.abort();
+    }
+
+    /// Abrupt stop without waiting (usable from `Drop`): the stop command is sent at once.
+    pub fn abort(self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+        self.shutdown.cancel();
+        drop(self.server.stop(false));
+    }
+
+    /// Runs until SIGINT/SIGTERM, then stops gracefully.
+    pub async fn until_signal(self) -> anyhow::Result<()> {
+        shutdown_signal().await;
+        tracing::info!("shutdown signal received; draining");
+        self.stop().await;
+        Ok(())
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
