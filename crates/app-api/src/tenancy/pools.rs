@@ -108,7 +108,10 @@ impl managed::Manager for BudgetedManager {
                 // The server's own limit is a budget shared with other replicas and
                 // services: free an idle connection and wait, then answer 429, never 5xx.
                 Err(e) if e.code() == Some(&SqlState::TOO_MANY_CONNECTIONS) => {
-                    metrics::counter!("tenant_pool_server_refusals_total").increment(1);
+                    metrics::counter!(
+                        tenancy_core::observability::catalogue::TENANT_POOL_SERVER_REFUSALS_TOTAL
+                    )
+                    .increment(1);
                     let factory = self.factory.upgrade();
                     if let Some(factory) = &factory {
                         factory.release_lru_idle(self.tenant_id);
@@ -134,7 +137,10 @@ impl managed::Manager for BudgetedManager {
                 Err(e) => return Err(e.into()),
             }
         };
-        metrics::counter!("tenant_pool_connections_opened_total").increment(1);
+        metrics::counter!(
+            tenancy_core::observability::catalogue::TENANT_POOL_CONNECTIONS_OPENED_TOTAL
+        )
+        .increment(1);
         if let Some(factory) = self.factory.upgrade() {
             factory.opened.fetch_add(1, Ordering::Relaxed);
         }
@@ -222,7 +228,10 @@ fn pool_error(e: PoolError<ConnError>) -> ApiError {
     match e {
         PoolError::Timeout(TimeoutType::Wait)
         | PoolError::Backend(ConnError::Budget | ConnError::ServerFull) => {
-            metrics::counter!("tenant_pool_limit_rejections_total").increment(1);
+            metrics::counter!(
+                tenancy_core::observability::catalogue::TENANT_POOL_LIMIT_REJECTIONS_TOTAL
+            )
+            .increment(1);
             ApiError::new(
                 ErrorCode::ConnectionLimit,
                 "all connections for this tenant are busy; retry shortly",
@@ -321,7 +330,7 @@ pub struct PoolFactory {
 }
 
 fn evicted(reason: &'static str) {
-    metrics::counter!("tenant_pool_evicted_total", "reason" => reason).increment(1);
+    metrics::counter!(tenancy_core::observability::catalogue::TENANT_POOL_EVICTED_TOTAL, "reason" => reason).increment(1);
 }
 
 impl PoolFactory {
@@ -399,7 +408,8 @@ impl PoolFactory {
             .recycle_timeout(Some(Duration::from_secs(2)))
             .build()
             .map_err(ApiError::internal)?;
-        metrics::counter!("tenant_pool_created_total").increment(1);
+        metrics::counter!(tenancy_core::observability::catalogue::TENANT_POOL_CREATED_TOTAL)
+            .increment(1);
         self.inner.created.fetch_add(1, Ordering::Relaxed);
         tracing::debug!(tenant.slug = %record.slug, size = self.pool_size(record), "tenant pool built");
         Ok(TenantPool {
@@ -554,13 +564,19 @@ impl PoolFactory {
                 Err(_) => Some("timed out".to_string()),
             };
             if let Some(error) = failure {
-                metrics::counter!("tenant_pool_health_failures_total").increment(1);
+                metrics::counter!(
+                    tenancy_core::observability::catalogue::TENANT_POOL_HEALTH_FAILURES_TOTAL
+                )
+                .increment(1);
                 tracing::warn!(tenant.slug = %pool.slug, %error, "tenant pool failed its health check; evicting");
                 self.evict(pool.tenant_id, "health").await;
             }
         }
-        metrics::gauge!("tenant_pools_active").set(self.pools() as f64);
-        metrics::gauge!("tenant_pool_connections").set(self.connections() as f64);
-        metrics::gauge!("tenant_pool_connections_max").set(self.budget() as f64);
+        metrics::gauge!(tenancy_core::observability::catalogue::TENANT_POOLS_ACTIVE)
+            .set(self.pools() as f64);
+        metrics::gauge!(tenancy_core::observability::catalogue::TENANT_POOL_CONNECTIONS)
+            .set(self.connections() as f64);
+        metrics::gauge!(tenancy_core::observability::catalogue::TENANT_POOL_CONNECTIONS_MAX)
+            .set(self.budget() as f64);
     }
 }

@@ -6,6 +6,7 @@
 
 mod auth;
 mod helpers;
+mod observability;
 mod operations;
 mod pools;
 mod resolution;

@@ -6,6 +6,7 @@
 mod auth;
 mod helpers;
 mod lifecycle;
+mod observability;
 mod operations;
 mod provisioning;
 mod recovery;
