@@ -70,7 +70,13 @@ async fn metrics_before_any_traffic_describe_every_contract_family() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn client_errors_carry_a_request_id_too() {
     let app = spawn_app().await;
-    let res = app.get("/v1/tenants").await;
+    // No token: the helper's `get` sends one.
+    let res = app
+        .client
+        .get(format!("{}/v1/tenants", app.address))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 401);
     let id = res.headers().get("x-request-id").unwrap().to_str().unwrap();
     assert!(uuid::Uuid::parse_str(id).is_ok(), "{id}");
