@@ -24,11 +24,12 @@ async fn main() -> ExitCode {
     let _ = dotenvy::dotenv();
     Cli::parse();
     tenancy_core::observability::init_tracing("info", std::io::stderr);
+    tenancy_core::observability::catalogue::register_app_plane();
     match run().await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
+            // Logged once, to standard error like every other line.
             tracing::error!(error = %format!("{e:#}"), "app-api stopped");
-            eprintln!("app-api: {e:#}");
             ExitCode::FAILURE
         }
     }

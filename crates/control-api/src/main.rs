@@ -1,8 +1,9 @@
 //! `control-api`: parses the command line and hands over to the library.
 
 use clap::Parser;
-use control_api::cli::{self, Cli};
+use control_api::cli::{self, Cli, Command};
 use std::process::ExitCode;
+use tenancy_core::observability::catalogue;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -10,10 +11,22 @@ async fn main() -> ExitCode {
     let _ = dotenvy::dotenv();
     let cli = Cli::parse();
     tenancy_core::observability::init_tracing("info", std::io::stderr);
+    // A service reports a fatal error as a log line (collectors see it); a one-shot command
+    // to the person who ran it. Either way it is printed once.
+    let service = matches!(
+        cli.command,
+        None | Some(Command::Serve { .. }) | Some(Command::Worker)
+    );
+    if service {
+        catalogue::register_control_plane();
+    }
     match cli::run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
+        Err(e) if service => {
             tracing::error!(error = %format!("{e:#}"), "control-api stopped");
+            ExitCode::FAILURE
+        }
+        Err(e) => {
             eprintln!("control-api: {e:#}");
             ExitCode::FAILURE
         }

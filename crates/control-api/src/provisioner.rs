@@ -160,7 +160,7 @@ impl Provisioner {
     }
 
     /// The URL of the tenant database, logged in as the tenant role.
-    fn tenant_url(
+    pub(crate) fn tenant_url(
         &self,
         db: &str,
         role: &str,

@@ -1,11 +1,17 @@
-//! Logs and metrics set-up shared by both planes, and the HTTP metrics middleware.
+//! Logs and metrics set-up shared by both planes: the subscriber, the Prometheus recorder,
+//! the request root span; the metric catalogue and the HTTP middleware live in submodules.
+
+pub mod catalogue;
+mod http;
+mod json;
+
+pub use http::{REQUEST_ID_HEADER, RequestIdValue, http_metrics, tag_tenant};
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::middleware::Next;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use std::io::IsTerminal;
 use std::sync::OnceLock;
-use std::time::Instant;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
 
@@ -31,22 +37,32 @@ pub fn env_filter(default: &str) -> EnvFilter {
     filter
 }
 
-/// Installs the global subscriber writing to `writer`; JSON lines when `LOG_FORMAT=json`.
-/// Returns false if one was already installed (tests call this more than once).
+/// Installs the global subscriber writing to `writer`; flat JSON lines when
+/// `LOG_FORMAT=json`. Colour codes only when standard error is a terminal and `NO_COLOR` is
+/// unset, so log files and collectors get plain text. Returns false if one was already
+/// installed (tests call this more than once).
 pub fn init_tracing<W>(default_filter: &str, writer: W) -> bool
 where
     W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
 {
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(env_filter(default_filter))
-        .with_writer(writer)
-        .with_target(true);
     let json = std::env::var("LOG_FORMAT").is_ok_and(|v| v == "json");
     if json {
-        builder.json().flatten_event(true).try_init().is_ok()
-    } else {
-        builder.try_init().is_ok()
+        return tracing_subscriber::fmt()
+            .with_env_filter(env_filter(default_filter))
+            .with_writer(writer)
+            .fmt_fields(tracing_subscriber::fmt::format::JsonFields::new())
+            .event_format(json::FlatJson)
+            .try_init()
+            .is_ok();
     }
+    let ansi = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    tracing_subscriber::fmt()
+        .with_env_filter(env_filter(default_filter))
+        .with_writer(writer)
+        .with_target(true)
+        .with_ansi(ansi)
+        .try_init()
+        .is_ok()
 }
 
 /// The process-wide Prometheus recorder (installed on first call).
@@ -71,35 +87,27 @@ pub fn metrics_handle() -> PrometheusHandle {
         .clone()
 }
 
-/// Counts and times every request by route pattern (never the raw path: bounded labels).
-pub async fn http_metrics(
-    req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let start = Instant::now();
-    let method = req.method().to_string();
-    let res = next.call(req).await?;
-    let route = res
-        .request()
-        .match_pattern()
-        .unwrap_or_else(|| "unmatched".to_string());
-    let status = res.status().as_u16().to_string();
-    let labels = [("method", method), ("route", route), ("status", status)];
-    metrics::counter!("http_requests_total", &labels).increment(1);
-    metrics::histogram!("http_request_duration_seconds", &labels[..2])
-        .record(start.elapsed().as_secs_f64());
-    Ok(res)
-}
-
-/// The root span of every request: request id, route, and empty `tenant.slug`/`admin.id`/
-/// `user.id` fields that handlers and middleware fill in, so every line about one tenant
-/// carries its slug.
+/// The root span of every request: its request id (see `http`), method (bounded), route
+/// pattern and path, and empty `tenant.slug`/`admin.id`/`user.id` fields that middleware and
+/// handlers fill in, so every line about one request carries them.
 pub struct RootSpan;
 
 impl tracing_actix_web::RootSpanBuilder for RootSpan {
     fn on_request_start(request: &ServiceRequest) -> tracing::Span {
-        tracing_actix_web::root_span!(
-            request,
+        let request_id = http::assign_request_id(request);
+        let route = request
+            .match_pattern()
+            .unwrap_or_else(|| catalogue::UNMATCHED_ROUTE.to_string());
+        tracing::info_span!(
+            "HTTP request",
+            request_id = %request_id,
+            http.method = catalogue::method_label(request.method().as_str()),
+            http.route = %route,
+            http.target = %request.path(),
+            http.status_code = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+            exception.message = tracing::field::Empty,
+            exception.details = tracing::field::Empty,
             tenant.slug = tracing::field::Empty,
             admin.id = tracing::field::Empty,
             user.id = tracing::field::Empty

@@ -106,10 +106,10 @@ impl Directory {
     /// The tenant with this slug; `None` if there is none (or it has no credentials yet).
     pub async fn lookup(&self, slug: &TenantSlug) -> Result<Entry, ApiError> {
         if let Some(hit) = self.cache.get(slug.as_str()).await {
-            metrics::counter!("tenant_cache_total", "result" => "hit").increment(1);
+            metrics::counter!(tenancy_core::observability::catalogue::TENANT_CACHE_TOTAL, "result" => "hit").increment(1);
             return Ok(hit);
         }
-        metrics::counter!("tenant_cache_total", "result" => "miss").increment(1);
+        metrics::counter!(tenancy_core::observability::catalogue::TENANT_CACHE_TOTAL, "result" => "miss").increment(1);
         self.cache
             .try_get_with(slug.as_str().to_string(), self.load(slug))
             .await

@@ -22,7 +22,7 @@ pub const TENANT_HEADER: &str = "x-tenant-slug";
 pub struct ResolvedTenant(pub Arc<TenantRecord>);
 
 fn outcome(o: &'static str) {
-    metrics::counter!("tenant_resolution_total", "outcome" => o).increment(1);
+    metrics::counter!(tenancy_core::observability::catalogue::TENANT_RESOLUTION_TOTAL, "outcome" => o).increment(1);
 }
 
 /// The subdomain of `host` under `domain`, if any (`acme.example.com` -> `acme`).
@@ -93,6 +93,7 @@ pub async fn resolve_tenant(
         .ok_or_else(|| ApiError::internal("application state missing"))?;
     let slug = requested_slug(req.request(), state.settings.app_domain.as_deref())?;
     tracing::Span::current().record("tenant.slug", slug.as_str());
+    tenancy_core::observability::tag_tenant(&req, slug.as_str());
     let record = state.directory.lookup(&slug).await?.ok_or_else(|| {
         outcome("not_found");
         ApiError::new(ErrorCode::TenantNotFound, format!("no tenant `{slug}`"))

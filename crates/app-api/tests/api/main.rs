@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod auth;
+mod observability;
 mod operations;
 mod pools;
 mod resolution;

@@ -100,20 +100,10 @@ async fn an_unknown_stored_status_or_role_is_a_logged_500_never_a_default() {
     .unwrap();
 
     for path in [format!("/v1/tickets/{id}"), "/v1/tickets".to_string()] {
-        let body = assert_problem(
-            t.as_admin().get(&path).send().await,
-            500,
-            "internal",
-        )
-        .await;
+        let body = assert_problem(t.as_admin().get(&path).send().await, 500, "internal").await;
         assert!(!body.to_string().contains("escalated"), "{body}");
     }
-    let body = assert_problem(
-        t.as_admin().get("/v1/users").send().await,
-        500,
-        "internal",
-    )
-    .await;
+    let body = assert_problem(t.as_admin().get("/v1/users").send().await, 500, "internal").await;
     assert!(!body.to_string().contains("overlord"), "{body}");
 
     let logs = LogCapture::global().contents();

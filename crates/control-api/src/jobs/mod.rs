@@ -169,13 +169,15 @@ pub async fn execute(state: &AppState, job_id: Uuid) -> anyhow::Result<()> {
         };
         match outcome {
             Ok(()) => {
-                metrics::counter!("provisioning_jobs_total", "outcome" => "succeeded").increment(1);
+                metrics::counter!(tenancy_core::observability::catalogue::PROVISIONING_JOBS_TOTAL, "outcome" => "succeeded").increment(1);
                 if job.kind == "provision" {
                     let since_created = (chrono::Utc::now().fixed_offset() - job.created_at)
                         .to_std()
                         .unwrap_or(started.elapsed());
-                    metrics::histogram!("provisioning_duration_seconds")
-                        .record(since_created.as_secs_f64());
+                    metrics::histogram!(
+                        tenancy_core::observability::catalogue::PROVISIONING_DURATION_SECONDS
+                    )
+                    .record(since_created.as_secs_f64());
                 }
                 if let Some(t) = tenants::find(&state.db, tenant.id).await? {
                     crate::events::publish(state, &t).await;
@@ -193,7 +195,7 @@ pub async fn execute(state: &AppState, job_id: Uuid) -> anyhow::Result<()> {
                     tenant.slug = %tenant.slug, job.id = %job.id, job.attempt = job.attempts,
                     error = %message, retry_in_ms = delay.as_millis() as u64, "job attempt failed"
                 );
-                metrics::counter!("provisioning_jobs_total", "outcome" => "retried").increment(1);
+                metrics::counter!(tenancy_core::observability::catalogue::PROVISIONING_JOBS_TOTAL, "outcome" => "retried").increment(1);
                 jobs::retry_later(&state.db, job.id, &message, delay).await?;
                 tokio::time::sleep(delay).await;
             }
@@ -219,7 +221,7 @@ async fn give_up(state: &AppState, job: &Job, message: &str) -> anyhow::Result<(
     };
     txn.commit().await?;
     tracing::error!(job.id = %job.id, job.kind = %job.kind, error = %message, "job failed; attempts exhausted");
-    metrics::counter!("provisioning_jobs_total", "outcome" => "failed").increment(1);
+    metrics::counter!(tenancy_core::observability::catalogue::PROVISIONING_JOBS_TOTAL, "outcome" => "failed").increment(1);
     if let Some(t) = failed {
         crate::events::publish(state, &t).await;
     }
@@ -250,12 +252,15 @@ pub async fn run_worker(state: AppState, shutdown: CancellationToken) -> anyhow:
         .concurrency(state.settings.worker_concurrency)
         .build(handle);
     let token = shutdown.clone();
+    tenancy_core::observability::catalogue::register_control_plane();
+    metrics::gauge!(tenancy_core::observability::catalogue::JOB_WORKER_UP).set(1.0);
     let result = worker
         .run_until(async move {
             token.cancelled().await;
             Ok::<(), std::io::Error>(())
         })
         .await;
+    metrics::gauge!(tenancy_core::observability::catalogue::JOB_WORKER_UP).set(0.0);
     shutdown.cancel();
     let _ = reconciler.await;
     tracing::info!("provisioning worker stopped");

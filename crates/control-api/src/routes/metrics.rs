@@ -1,15 +1,19 @@
 //! `GET /metrics`: Prometheus text. Registry gauges are read from the control database at
-//! scrape time, so every replica reports the same truth.
+//! scrape time, so every replica reports the same truth. The families are declared in
+//! `tenancy_core::observability::catalogue`.
 
 use crate::repo::{jobs, tenants};
 use crate::state::AppState;
 use actix_web::{HttpResponse, get, web};
 use tenancy_core::domain::TenantStatus;
+use tenancy_core::observability::catalogue;
 
 /// Prometheus metrics.
 #[utoipa::path(responses((status = 200, content_type = "text/plain")), tag = "operations")]
 #[get("/metrics")]
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    // Also done at start-up; here too so that no scrape can miss a family.
+    catalogue::register_control_plane();
     match tenants::count_by_status(&state.db).await {
         Ok(counts) => {
             for status in TenantStatus::ALL {
@@ -17,13 +21,13 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
                     .iter()
                     .find(|(s, _)| s == status.as_str())
                     .map_or(0, |(_, n)| *n);
-                ::metrics::gauge!("tenants", "status" => status.as_str()).set(n as f64);
+                ::metrics::gauge!(catalogue::TENANTS, "status" => status.as_str()).set(n as f64);
             }
         }
         Err(e) => tracing::warn!(error = %e, "metrics: could not count tenants"),
     }
     match jobs::queue_depth(&state.db).await {
-        Ok(n) => ::metrics::gauge!("provisioning_queue_depth").set(n as f64),
+        Ok(n) => ::metrics::gauge!(catalogue::PROVISIONING_QUEUE_DEPTH).set(n as f64),
         Err(e) => tracing::warn!(error = %e, "metrics: could not read queue depth"),
     }
     HttpResponse::Ok()

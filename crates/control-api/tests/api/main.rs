@@ -5,6 +5,7 @@
 
 mod auth;
 mod lifecycle;
+mod observability;
 mod operations;
 mod provisioning;
 mod recovery;

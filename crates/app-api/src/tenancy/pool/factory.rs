@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 use tenancy_core::crypto::Keyring;
+use tenancy_core::observability::catalogue;
 use tenancy_core::{ApiError, ErrorCode};
 use tokio::sync::Semaphore;
 use uuid::Uuid;
@@ -78,7 +79,7 @@ pub struct PoolFactory {
 }
 
 fn evicted(reason: &'static str) {
-    metrics::counter!("tenant_pool_evicted_total", "reason" => reason).increment(1);
+    metrics::counter!(catalogue::TENANT_POOL_EVICTED_TOTAL, "reason" => reason).increment(1);
 }
 
 /// A pool error as the request's answer: the budget or the pool's size is 429, the rest 503.
@@ -86,7 +87,7 @@ fn pool_error(e: PoolError<ConnError>) -> ApiError {
     match e {
         PoolError::Timeout(TimeoutType::Wait)
         | PoolError::Backend(ConnError::Budget | ConnError::ServerFull) => {
-            metrics::counter!("tenant_pool_limit_rejections_total").increment(1);
+            metrics::counter!(catalogue::TENANT_POOL_LIMIT_REJECTIONS_TOTAL).increment(1);
             ApiError::new(
                 ErrorCode::ConnectionLimit,
                 "all connections for this tenant are busy; retry shortly",
@@ -172,7 +173,7 @@ impl PoolFactory {
             .recycle_timeout(Some(RECYCLE_TIMEOUT))
             .build()
             .map_err(ApiError::internal)?;
-        metrics::counter!("tenant_pool_created_total").increment(1);
+        metrics::counter!(catalogue::TENANT_POOL_CREATED_TOTAL).increment(1);
         self.shared.created.fetch_add(1, Ordering::Relaxed);
         tracing::debug!(tenant.slug = %record.slug, size, "tenant pool built");
         Ok(TenantPool::new(
@@ -292,14 +293,14 @@ impl PoolFactory {
                 continue;
             }
             if let Err(error) = health_check(&pool).await {
-                metrics::counter!("tenant_pool_health_failures_total").increment(1);
+                metrics::counter!(catalogue::TENANT_POOL_HEALTH_FAILURES_TOTAL).increment(1);
                 tracing::warn!(tenant.slug = %pool.slug, %error, "tenant pool failed its health check; evicting");
                 self.evict(pool.tenant_id, "health").await;
             }
         }
-        metrics::gauge!("tenant_pools_active").set(self.pools() as f64);
-        metrics::gauge!("tenant_pool_connections").set(self.connections() as f64);
-        metrics::gauge!("tenant_pool_connections_max").set(self.budget() as f64);
+        metrics::gauge!(catalogue::TENANT_POOLS_ACTIVE).set(self.pools() as f64);
+        metrics::gauge!(catalogue::TENANT_POOL_CONNECTIONS).set(self.connections() as f64);
+        metrics::gauge!(catalogue::TENANT_POOL_CONNECTIONS_MAX).set(self.budget() as f64);
     }
 }
 

@@ -8,6 +8,7 @@ use deadpool_postgres::ClientWrapper;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
+use tenancy_core::observability::catalogue;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_postgres::NoTls;
 use tokio_postgres::error::SqlState;
@@ -81,7 +82,7 @@ impl BudgetedManager {
 
     /// Counts a refusal and asks the policy what it means for the connection being opened.
     fn refused(&self, e: &tokio_postgres::Error) -> AfterRefusal {
-        metrics::counter!("tenant_pool_server_refusals_total").increment(1);
+        metrics::counter!(catalogue::TENANT_POOL_SERVER_REFUSALS_TOTAL).increment(1);
         let refusal = Refusal::from_routine(e.as_db_error().and_then(|db| db.routine()));
         let Some(factory) = self.factory.upgrade() else {
             return AfterRefusal::Retry;
@@ -130,7 +131,7 @@ impl managed::Manager for BudgetedManager {
                 Err(e) => return Err(e.into()),
             }
         };
-        metrics::counter!("tenant_pool_connections_opened_total").increment(1);
+        metrics::counter!(catalogue::TENANT_POOL_CONNECTIONS_OPENED_TOTAL).increment(1);
         if let Some(factory) = self.factory.upgrade() {
             factory.opened.fetch_add(1, Ordering::Relaxed);
         }
