@@ -1,7 +1,7 @@
 //! Builds the control plane from settings: connections, migrations, the HTTP server and the
 //! worker. Tests boot exactly this.
 
-use crate::jobs::{self, FastPath, Queue};
+use crate::jobs::{self, ImmediateStart, Queue};
 use crate::provisioner::Provisioner;
 use crate::routes;
 use crate::settings::Settings;
@@ -26,9 +26,17 @@ use tracing_actix_web::TracingLogger;
 
 /// Connects to the control database (statement logging off: see `observability`).
 pub async fn connect_control_db(url: &SecretString) -> anyhow::Result<DatabaseConnection> {
+    control_pool(url, 1, 10).await
+}
+
+async fn control_pool(
+    url: &SecretString,
+    min: u32,
+    max: u32,
+) -> anyhow::Result<DatabaseConnection> {
     let mut opts = ConnectOptions::new(url.expose_secret().to_string());
-    opts.max_connections(10)
-        .min_connections(1)
+    opts.max_connections(max)
+        .min_connections(min)
         .connect_timeout(Duration::from_secs(10))
         .acquire_timeout(Duration::from_secs(5))
         .sqlx_logging(false);
@@ -67,7 +75,9 @@ pub async fn ensure_control_database(url: &SecretString) -> anyhow::Result<()> {
             .await
         {
             Ok(_) => tracing::info!(database = %name, "created the control database"),
-            Err(e) if e.to_string().contains("already exists") => {}
+            Err(e)
+                if tenancy_core::sea_orm_error::sqlstate_of(&e).as_deref()
+                    == Some(tenancy_core::sea_orm_error::sqlstate::DUPLICATE_DATABASE) => {}
             Err(e) => return Err(anyhow::Error::new(e).context("creating the control database")),
         }
     }
@@ -109,13 +119,18 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         settings.token_ttl_secs,
     );
     let queue = Queue::new(redis.clone(), &settings.redis_prefix, settings.queue_poll);
-    let fast_path = FastPath::new(settings.run_worker, settings.worker_concurrency);
+    let immediate = ImmediateStart::new(settings.run_worker, settings.worker_concurrency);
+    // One lock per running job: the worker's and the immediate starts' slots, plus one.
+    let lock_slots = (settings.worker_concurrency * 2 + 1) as u32;
+    let locks = control_pool(&settings.control_database_url, 0, lock_slots).await?;
     Ok(AppState {
         db,
         redis,
         queue,
-        fast_path,
+        immediate,
         provisioner,
+        locks,
+        worker: Default::default(),
         jwt,
         settings: Arc::new(settings),
     })
@@ -180,7 +195,7 @@ impl Application {
 
     /// Starts the server, and the worker when settings ask for it.
     pub fn start(self) -> Running {
-        let shutdown = self.state.fast_path.shutdown.clone();
+        let shutdown = self.state.immediate.shutdown.clone();
         let handle = self.server.handle();
         let server_task = tokio::spawn(self.server);
         let worker_task = self

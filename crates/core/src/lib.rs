@@ -8,5 +8,7 @@ pub mod error;
 pub mod jwt;
 pub mod observability;
 pub mod password;
+#[cfg(feature = "sea-orm")]
+pub mod sea_orm_error;
 
 pub use error::{ApiError, ErrorCode};

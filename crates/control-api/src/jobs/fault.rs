@@ -1,5 +1,6 @@
 //! Fault injection for tests: make a step fail, or hang as if the worker died there.
 //! Only settable from code (`Settings::fault`), never from the environment.
+//! Checked by `runner::Fence::step` before each step, after the tenant was re-checked.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -12,6 +13,8 @@ pub enum Step {
     RevokePublic,
     MigrateAndSeed,
     Activate,
+    /// The purge job's one step.
+    DropDatabase,
 }
 
 impl Step {
@@ -23,6 +26,7 @@ impl Step {
             Self::RevokePublic => "revoke_public",
             Self::MigrateAndSeed => "migrate_and_seed",
             Self::Activate => "activate",
+            Self::DropDatabase => "drop_database",
         }
     }
 }

@@ -61,7 +61,10 @@ where
     }
 }
 
-/// The control database and Redis answer.
+/// The control database and Redis answer (else 503). The tenant database server
+/// (`tenant_db`) and this process's job worker (`worker`, when it runs one) are reported
+/// too; while only they are down the registry still serves, so the answer is 200 with
+/// status `degraded`, naming what is down.
 #[utoipa::path(responses((status = 200, body = Readiness), (status = 503, body = Readiness)), tag = "operations")]
 #[get("/health/ready")]
 pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
@@ -73,12 +76,26 @@ pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
             .await
             .map(|_| ())
     });
-    let (db, redis) = tokio::join!(db, redis);
+    let tenant_db = check(state.provisioner.ping());
+    let (db, redis, tenant_db) = tokio::join!(db, redis, tenant_db);
     let healthy = db.status == "ok" && redis.status == "ok";
-    let body = Readiness {
-        status: if healthy { "ok" } else { "unavailable" },
-        checks: [("control_db", db), ("redis", redis)].into_iter().collect(),
+    let mut checks: std::collections::BTreeMap<_, _> = [
+        ("control_db", db),
+        ("redis", redis),
+        ("tenant_db", tenant_db),
+    ]
+    .into_iter()
+    .collect();
+    if let Some(worker) = state.worker.status() {
+        let worker = check(std::future::ready(worker)).await;
+        checks.insert("worker", worker);
+    }
+    let status = match (healthy, checks.values().all(|c| c.status == "ok")) {
+        (false, _) => "unavailable",
+        (true, false) => "degraded",
+        (true, true) => "ok",
     };
+    let body = Readiness { status, checks };
     if healthy {
         HttpResponse::Ok().json(body)
     } else {

@@ -34,6 +34,19 @@ impl TenantStatus {
     pub fn parse(raw: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|s| s.as_str() == raw)
     }
+
+    /// The lifecycle's legal moves. `deleted` is final: a purge keeps the word and drops the
+    /// database; only provisioning jobs move a tenant out of `provisioning`.
+    pub fn can_become(self, to: Self) -> bool {
+        use TenantStatus::*;
+        matches!(
+            (self, to),
+            (Provisioning, Active | Failed | Deleted)
+                | (Active, Suspended | Deleted)
+                | (Suspended, Active | Deleted)
+                | (Failed, Provisioning | Deleted)
+        )
+    }
 }
 
 /// What a tenant pays for; sets its connection allowance and request rate.

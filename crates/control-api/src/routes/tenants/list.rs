@@ -1,7 +1,7 @@
 //! `GET /v1/tenants?status=&page=&per_page=`.
 
 use crate::auth::SuperAdmin;
-use crate::repo::{db_error, tenants};
+use crate::repo::tenants;
 use crate::routes::views::{Page, TenantView};
 use crate::state::AppState;
 use actix_web::{HttpResponse, get, web};
@@ -48,9 +48,7 @@ pub async fn list(
     if per_page == 0 || per_page > MAX_PER_PAGE {
         return Err(ApiError::field("per_page", "must be between 1 and 100"));
     }
-    let (rows, total) = tenants::list(&state.db, status, page, per_page)
-        .await
-        .map_err(db_error)?;
+    let (rows, total) = tenants::list(&state.db, status, page, per_page).await?;
     Ok(HttpResponse::Ok().json(Page {
         items: rows.iter().map(TenantView::from).collect(),
         page,
