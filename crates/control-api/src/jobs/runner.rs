@@ -95,10 +95,16 @@ fn backoff(base: Duration, attempt: i32) -> Duration {
     base.saturating_mul(factor).min(Duration::from_secs(60))
 }
 
+/// The tenant database server did not answer a ping in time.
+#[derive(Debug, thiserror::Error)]
+#[error("the tenant database server is unreachable")]
+struct TenantServerDown;
+
 /// The tenant database server (or the control database) could not be reached.
 fn unreachable(err: &anyhow::Error) -> bool {
-    err.chain()
-        .any(|e| e.downcast_ref::<DbErr>().is_some_and(is_connection_error))
+    err.chain().any(|e| {
+        e.is::<TenantServerDown>() || e.downcast_ref::<DbErr>().is_some_and(is_connection_error)
+    })
 }
 
 /// Runs the job until it succeeds, fails for good, is cancelled or deferred. Returns
@@ -159,11 +165,13 @@ async fn attempt(state: &AppState, job: &Job) -> anyhow::Result<Tenant> {
     let _lock = lock_tenant(state, job).await?;
     let fence = Fence { state, job };
     let tenant = fence.tenant().await?;
-    state
-        .provisioner
-        .ping()
-        .await
-        .context("the tenant database server is unreachable")?;
+    // Bounded well inside the lease: the pool would keep retrying a refused connection.
+    let patience = (state.settings.job_lease / 3).min(Duration::from_secs(5));
+    match tokio::time::timeout(patience, state.provisioner.ping()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => return Err(anyhow::Error::new(e).context(TenantServerDown)),
+        Err(_) => return Err(TenantServerDown.into()),
+    }
     match job.kind {
         JobKind::Provision => provision::run(&fence, &tenant).await,
         JobKind::Purge => purge::run(&fence, &tenant).await,

@@ -91,6 +91,16 @@ pub(crate) async fn run_worker(state: AppState, shutdown: CancellationToken) -> 
     Ok(())
 }
 
+async fn redis_answers(state: &AppState) -> bool {
+    let mut conn = state.redis.clone();
+    let cmd = redis::cmd("PING");
+    let ping = cmd.query_async::<String>(&mut conn);
+    matches!(
+        tokio::time::timeout(Duration::from_secs(2), ping).await,
+        Ok(Ok(_))
+    )
+}
+
 /// One worker life. `Ok` when it ended by shutdown; the flag says whether it had settled.
 async fn run_once(state: &AppState, shutdown: &CancellationToken) -> Result<bool, (bool, String)> {
     // apalis refuses a worker name still registered from an earlier life (apalis-redis#76).
@@ -107,16 +117,19 @@ async fn run_once(state: &AppState, shutdown: &CancellationToken) -> Result<bool
         Ok::<(), std::io::Error>(())
     });
     tokio::pin!(run);
+    // Up once it has run a while and Redis answers: a worker stuck reconnecting to a dead
+    // Redis is still "running" but consumes nothing.
     let settle = SETTLE_MIN.max(state.settings.queue_poll * 3);
-    let early = tokio::select! {
-        result = &mut run => Some(result),
-        _ = tokio::time::sleep(settle) => None,
-    };
-    let (settled, result) = match early {
-        Some(result) => (false, result),
-        None => {
-            state.worker.set_up();
-            (true, run.await)
+    let mut settled = false;
+    let result = loop {
+        tokio::select! {
+            result = &mut run => break result,
+            _ = tokio::time::sleep(settle), if !settled => {
+                if redis_answers(state).await {
+                    state.worker.set_up();
+                    settled = true;
+                }
+            }
         }
     };
     match result {

@@ -79,6 +79,7 @@ pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
     let tenant_db = check(state.provisioner.ping());
     let (db, redis, tenant_db) = tokio::join!(db, redis, tenant_db);
     let healthy = db.status == "ok" && redis.status == "ok";
+    let redis_ok = redis.status == "ok";
     let mut checks: std::collections::BTreeMap<_, _> = [
         ("control_db", db),
         ("redis", redis),
@@ -86,7 +87,10 @@ pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
     ]
     .into_iter()
     .collect();
-    if let Some(worker) = state.worker.status() {
+    if let Some(mut worker) = state.worker.status() {
+        if !redis_ok {
+            worker = Err("Redis is unreachable".into());
+        }
         let worker = check(std::future::ready(worker)).await;
         checks.insert("worker", worker);
     }

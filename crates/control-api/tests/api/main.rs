@@ -4,9 +4,11 @@
 #![allow(clippy::unwrap_used)]
 
 mod auth;
+mod fencing;
 mod helpers;
 mod lifecycle;
 mod operations;
+mod outages;
 mod provisioning;
 mod recovery;
 mod secrets;
