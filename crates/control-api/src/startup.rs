@@ -1,7 +1,7 @@
 //! Builds the control plane from settings: connections, migrations, the HTTP server and the
 //! worker. Tests boot exactly this.
 
-use crate::jobs::{self, ImmediateStart, Queue};
+use crate::jobs::{self, Hooks, ImmediateStart, Queue};
 use crate::provisioner::Provisioner;
 use crate::routes;
 use crate::settings::Settings;
@@ -107,6 +107,10 @@ pub async fn connect_redis(url: &SecretString) -> anyhow::Result<ConnectionManag
 
 /// Everything the process shares, connected and migrated.
 pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
+    build_state_with_hooks(settings, Hooks::default()).await
+}
+
+async fn build_state_with_hooks(settings: Settings, hooks: Hooks) -> anyhow::Result<AppState> {
     // Install the recorder before anything records.
     let _ = tenancy_core::observability::metrics_handle();
     let db = connect_control_db(&settings.control_database_url).await?;
@@ -131,6 +135,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         provisioner,
         locks,
         worker: Default::default(),
+        hooks,
         jwt,
         settings: Arc::new(settings),
     })
@@ -177,10 +182,15 @@ pub struct Running {
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        Self::build_with_hooks(settings, Hooks::default()).await
+    }
+
+    /// `build` with test hooks (fault injection).
+    pub async fn build_with_hooks(settings: Settings, hooks: Hooks) -> anyhow::Result<Self> {
         let listener = TcpListener::bind(settings.addr)
             .with_context(|| format!("binding {}", settings.addr))?;
         let port = listener.local_addr()?.port();
-        let state = build_state(settings).await?;
+        let state = build_state_with_hooks(settings, hooks).await?;
         let server = http_server(state.clone(), listener)?;
         Ok(Self {
             port,

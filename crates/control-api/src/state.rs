@@ -1,6 +1,6 @@
 //! What every handler and job shares.
 
-use crate::jobs::{ImmediateStart, Queue, WorkerHealth};
+use crate::jobs::{Hooks, ImmediateStart, Queue, WorkerHealth};
 use crate::provisioner::Provisioner;
 use crate::settings::Settings;
 use redis::aio::ConnectionManager;
@@ -20,6 +20,8 @@ pub struct AppState {
     /// running jobs never starve handlers of control-database connections.
     pub(crate) locks: DatabaseConnection,
     pub(crate) worker: Arc<WorkerHealth>,
+    /// Test hooks (none in production).
+    pub(crate) hooks: Hooks,
     pub jwt: JwtKeys,
     pub settings: Arc<Settings>,
 }

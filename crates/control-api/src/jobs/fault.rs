@@ -1,8 +1,17 @@
 //! Fault injection for tests: make a step fail, or hang as if the worker died there.
-//! Only settable from code (`Settings::fault`), never from the environment.
+//! Only settable from code (`Hooks`, given to `Application::build_with_hooks`), never
+//! from the environment or settings.
 //! Checked by `runner::Fence::step` before each step, after the tenant was re-checked.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Test hooks a process is built with; production builds use `Hooks::default()` (none).
+#[derive(Debug, Clone, Default)]
+pub struct Hooks {
+    /// A fault to inject into provisioning jobs.
+    pub fault: Option<Arc<Fault>>,
+}
 
 /// The steps of a provisioning job, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

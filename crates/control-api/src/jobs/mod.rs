@@ -32,7 +32,7 @@ pub(crate) mod reconcile;
 mod runner;
 pub(crate) mod supervisor;
 
-pub use fault::{Fault, FaultKind, Step};
+pub use fault::{Fault, FaultKind, Hooks, Step};
 pub(crate) use supervisor::{WorkerHealth, run_worker};
 
 use crate::repo::jobs::{Job, JobKind};

@@ -48,7 +48,7 @@ impl Fence<'_> {
             return Err(Halt::Lost.into());
         }
         let tenant = self.tenant().await?;
-        if let Some(fault) = &self.state.settings.fault {
+        if let Some(fault) = &self.state.hooks.fault {
             fault.check(step).await?;
         }
         Ok(tenant)

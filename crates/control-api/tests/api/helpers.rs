@@ -2,7 +2,7 @@
 //! database, its own tenant-database prefix and its own Redis prefix.
 
 use base64::Engine as _;
-use control_api::jobs::Fault;
+use control_api::jobs::{Fault, Hooks};
 use control_api::repo::admins;
 use control_api::settings::Settings;
 use control_api::startup::{Application, Running};
@@ -112,9 +112,10 @@ async fn boot(
     cleanup: Arc<Cleanup>,
 ) -> TestApp {
     let mut settings = Settings::from_env(env).expect("valid settings");
-    settings.fault = fault;
     settings.run_worker = worker;
-    let app = Application::build(settings).await.expect("app builds");
+    let app = Application::build_with_hooks(settings, Hooks { fault })
+        .await
+        .expect("app builds");
     let running = app.start();
     TestApp {
         address: format!("http://127.0.0.1:{}", running.port),
