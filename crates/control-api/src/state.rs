@@ -12,8 +12,8 @@ use tenancy_core::jwt::JwtKeys;
 #[derive(Clone)]
 pub struct AppState {
     pub db: DatabaseConnection,
-    pub redis: ConnectionManager,
-    pub queue: Queue,
+    pub(crate) redis: ConnectionManager,
+    pub(crate) queue: Queue,
     pub(crate) immediate: ImmediateStart,
     pub(crate) provisioner: Provisioner,
     /// A small pool only for the tenants' job locks (each held for a whole job run), so
@@ -22,7 +22,7 @@ pub struct AppState {
     pub(crate) worker: Arc<WorkerHealth>,
     /// Test hooks (none in production).
     pub(crate) hooks: Hooks,
-    pub jwt: JwtKeys,
+    pub(crate) jwt: JwtKeys,
     pub settings: Arc<Settings>,
 }
 

@@ -70,7 +70,7 @@ impl Fault {
     }
 
     /// Called before each step.
-    pub async fn check(&self, step: Step) -> anyhow::Result<()> {
+    pub(crate) async fn check(&self, step: Step) -> anyhow::Result<()> {
         if step != self.at || !self.armed.load(Ordering::SeqCst) {
             return Ok(());
         }

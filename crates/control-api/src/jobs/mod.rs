@@ -63,7 +63,7 @@ pub(crate) struct JobMessage {
 
 /// The producer side of the job queue.
 #[derive(Clone)]
-pub struct Queue {
+pub(crate) struct Queue {
     storage: RedisStorage<JobMessage>,
 }
 
@@ -119,11 +119,11 @@ pub(crate) async fn enqueue_after_commit(state: &AppState, job: &Job) {
 /// `QUEUE_POLL_MS`). The queued message stays as the durable copy: whoever claims the job
 /// first runs it, and the other finds it claimed and does nothing.
 #[derive(Clone)]
-pub struct ImmediateStart {
+pub(crate) struct ImmediateStart {
     slots: Option<Arc<Semaphore>>,
     /// Cancelled when the process stops: a job cut off here is picked up again after its
     /// lease, like one whose worker died.
-    pub shutdown: CancellationToken,
+    pub(crate) shutdown: CancellationToken,
 }
 
 impl ImmediateStart {
