@@ -91,21 +91,6 @@ async fn wait_for_check(app: &TestApp, check: &str, status: &str) -> Value {
     }
 }
 
-async fn metric(app: &TestApp, name: &str) -> Option<f64> {
-    let text = app
-        .client
-        .get(format!("{}/metrics", app.address))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines()
-        .find_map(|l| l.strip_prefix(&format!("{name} ")))
-        .and_then(|v| v.trim().parse().ok())
-}
-
 /// A second control-api on the same control database and queue that runs no worker: its
 /// tenants can only be provisioned by the other process's worker.
 async fn api_only(app: &TestApp) -> (Running, String) {
@@ -148,10 +133,11 @@ async fn redis_stopped_and_restarted_stops_no_provisioning_and_the_worker_comes_
     create_via(&worker, &api_address, &before).await;
     worker.wait_for_status(&before, "active").await;
 
+    // (`job_worker_up` follows the same state, but the metrics recorder is global to this
+    // test binary, so parallel tests' workers would race an assertion on it.)
     redis.kill();
     let down = wait_for_check(&worker, "worker", "error").await;
     assert_eq!(down["checks"]["redis"]["status"], "error", "{down}");
-    assert_eq!(metric(&worker, "job_worker_up").await, Some(0.0));
     let during = worker.slug("during");
     create_via(&worker, &api_address, &during).await;
     // Longer than apalis' heartbeat threshold and several worker restarts.
@@ -159,7 +145,6 @@ async fn redis_stopped_and_restarted_stops_no_provisioning_and_the_worker_comes_
 
     let _redis = OwnRedis::start(port).await;
     wait_for_check(&worker, "worker", "ok").await;
-    assert_eq!(metric(&worker, "job_worker_up").await, Some(1.0));
     let after = worker.slug("after");
     create_via(&worker, &api_address, &after).await;
     for slug in [&before, &during, &after] {
