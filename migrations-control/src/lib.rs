@@ -7,6 +7,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261123_000001_create_super_admins;
 mod m20261123_000002_create_tenants;
 mod m20261123_000003_create_provisioning_jobs;
+mod m20261201_000004_add_generations;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000001_create_super_admins::Migration),
             Box::new(m20261123_000002_create_tenants::Migration),
             Box::new(m20261123_000003_create_provisioning_jobs::Migration),
+            Box::new(m20261201_000004_add_generations::Migration),
         ]
     }
 }

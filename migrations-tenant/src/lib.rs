@@ -41,22 +41,13 @@ const INSERT_ADMIN: &str = r#"
     ON CONFLICT ((lower(email))) DO NOTHING
 "#;
 
-/// Defaults every new tenant starts with; values are JSON.
-const INSERT_DEFAULT_SETTINGS: &str = r#"
-    INSERT INTO settings (key, value) VALUES
-        ('ticket.default_priority', '"medium"'),
-        ('tenant.locale',           '"en"')
-    ON CONFLICT (key) DO NOTHING
-"#;
-
-/// Seeds a freshly migrated tenant database with its first admin and the
-/// default `settings` rows.
+/// Seeds a freshly migrated tenant database with its first admin.
 ///
 /// Idempotent, so a provisioning job that is retried or run twice leaves one
-/// admin and one row per setting: an admin whose email already exists (compared
-/// case-insensitively) is not inserted again, and settings that already exist
-/// keep their current value. An existing user with that email keeps its
-/// role and password; nothing is overwritten.
+/// admin: an admin whose email already exists (compared case-insensitively) is
+/// not inserted again. An existing user with that email keeps its role and
+/// password; nothing is overwritten. (The `settings` table is not seeded: nothing
+/// reads it yet, so no defaults are written that could drift from the code.)
 ///
 /// `password_hash` must already be a hash (e.g. Argon2 PHC string); this
 /// function never sees a plain password. Pass a transaction as `db` to seed
@@ -73,6 +64,5 @@ pub async fn seed_admin(
         [email.into(), name.into(), password_hash.into()],
     ))
     .await?;
-    db.execute_unprepared(INSERT_DEFAULT_SETTINGS).await?;
     Ok(())
 }

@@ -1,4 +1,4 @@
-//! Creates `settings`: per-tenant key/value configuration, seeded with defaults at provisioning.
+//! Creates `settings`: per-tenant key/value configuration (reserved: nothing seeds or reads it yet).
 
 use sea_orm_migration::prelude::*;
 

@@ -2,10 +2,11 @@
 
 pub mod auth;
 pub mod cli;
-pub mod entity;
-pub mod events;
+pub(crate) mod entity;
+pub(crate) mod events;
 pub mod jobs;
-pub mod provisioner;
+pub(crate) mod provisioner;
+pub(crate) mod registry;
 pub mod repo;
 pub mod routes;
 pub mod settings;

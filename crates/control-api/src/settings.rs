@@ -32,8 +32,6 @@ pub struct Settings {
     pub queue_poll: Duration,
     /// How often the worker looks for jobs that lost their queue entry or their worker.
     pub reconcile_every: Duration,
-    /// Test-only fault injection; never read from the environment.
-    pub fault: Option<std::sync::Arc<crate::jobs::Fault>>,
 }
 
 /// Settings needed by commands that touch only the control database.
@@ -83,7 +81,6 @@ impl Settings {
             job_lease: Duration::from_secs(config::optional(env, "PROVISION_LEASE_SECS", 60)?),
             queue_poll: Duration::from_millis(config::optional(env, "QUEUE_POLL_MS", 100)?.max(10)),
             reconcile_every: Duration::from_secs(config::optional(env, "RECONCILE_SECS", 30)?),
-            fault: None,
         })
     }
 }

@@ -1,7 +1,7 @@
 //! Builds the control plane from settings: connections, migrations, the HTTP server and the
 //! worker. Tests boot exactly this.
 
-use crate::jobs::{self, FastPath, Queue};
+use crate::jobs::{self, Hooks, ImmediateStart, Queue};
 use crate::provisioner::Provisioner;
 use crate::routes;
 use crate::settings::Settings;
@@ -19,9 +19,17 @@ use tenancy_core::jwt::{CONTROL_AUDIENCE, JwtKeys};
 
 /// Connects to the control database (statement logging off: see `observability`).
 pub async fn connect_control_db(url: &SecretString) -> anyhow::Result<DatabaseConnection> {
+    control_pool(url, 1, 10).await
+}
+
+async fn control_pool(
+    url: &SecretString,
+    min: u32,
+    max: u32,
+) -> anyhow::Result<DatabaseConnection> {
     let mut opts = ConnectOptions::new(url.expose_secret().to_string());
-    opts.max_connections(10)
-        .min_connections(1)
+    opts.max_connections(max)
+        .min_connections(min)
         .connect_timeout(Duration::from_secs(10))
         .acquire_timeout(Duration::from_secs(5))
         .sqlx_logging(false);
@@ -61,24 +69,14 @@ pub async fn ensure_control_database(url: &SecretString) -> anyhow::Result<()> {
         {
             Ok(_) => tracing::info!(database = %name, "created the control database"),
             // Another process created it between our look and our CREATE.
-            Err(e) if is_duplicate_database(&e) => {}
+            Err(e)
+                if tenancy_core::sea_orm_error::sqlstate_of(&e).as_deref()
+                    == Some(tenancy_core::sea_orm_error::sqlstate::DUPLICATE_DATABASE) => {}
             Err(e) => return Err(anyhow::Error::new(e).context("creating the control database")),
         }
     }
     let _ = server.close().await;
     Ok(())
-}
-
-/// SQLSTATE 42P04 `duplicate_database`, read from the driver error rather than its text.
-fn is_duplicate_database(err: &sea_orm::DbErr) -> bool {
-    let sqlx = match err {
-        sea_orm::DbErr::Exec(sea_orm::RuntimeErr::SqlxError(e))
-        | sea_orm::DbErr::Query(sea_orm::RuntimeErr::SqlxError(e)) => e,
-        _ => return false,
-    };
-    sqlx.as_database_error()
-        .and_then(|db| db.code())
-        .is_some_and(|code| code == "42P04")
 }
 
 /// Applies pending control-schema migrations.
@@ -103,6 +101,10 @@ pub async fn connect_redis(url: &SecretString) -> anyhow::Result<ConnectionManag
 
 /// Everything the process shares, connected and migrated.
 pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
+    build_state_with_hooks(settings, Hooks::default()).await
+}
+
+async fn build_state_with_hooks(settings: Settings, hooks: Hooks) -> anyhow::Result<AppState> {
     // Install the recorder before anything records.
     let _ = tenancy_core::observability::metrics_handle();
     let db = connect_control_db(&settings.control_database_url).await?;
@@ -115,13 +117,19 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         settings.token_ttl_secs,
     );
     let queue = Queue::new(redis.clone(), &settings.redis_prefix, settings.queue_poll);
-    let fast_path = FastPath::new(settings.run_worker, settings.worker_concurrency);
+    let immediate = ImmediateStart::new(settings.run_worker, settings.worker_concurrency);
+    // One lock per running job: the worker's and the immediate starts' slots, plus one.
+    let lock_slots = (settings.worker_concurrency * 2 + 1) as u32;
+    let locks = control_pool(&settings.control_database_url, 0, lock_slots).await?;
     Ok(AppState {
         db,
         redis,
         queue,
-        fast_path,
+        immediate,
         provisioner,
+        locks,
+        worker: Default::default(),
+        hooks,
         jwt,
         settings: Arc::new(settings),
     })
@@ -135,8 +143,13 @@ pub type Running = server::Running<AppState>;
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        Self::build_with_hooks(settings, Hooks::default()).await
+    }
+
+    /// `build` with test hooks (fault injection).
+    pub async fn build_with_hooks(settings: Settings, hooks: Hooks) -> anyhow::Result<Self> {
         let listener = server::bind(settings.addr)?;
-        let state = build_state(settings).await?;
+        let state = build_state_with_hooks(settings, hooks).await?;
         Ok(Self(Bound::new(listener, state, routes::configure)?))
     }
 
@@ -147,7 +160,7 @@ impl Application {
     /// Starts the server, and the worker when settings ask for it.
     pub fn start(self) -> Running {
         let state = &self.0.state;
-        let shutdown = state.fast_path.shutdown.clone();
+        let shutdown = state.immediate.shutdown.clone();
         let worker = state.settings.run_worker.then(|| {
             let (state, shutdown) = (state.clone(), shutdown.clone());
             tokio::spawn(async move {

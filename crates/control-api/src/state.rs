@@ -1,6 +1,6 @@
 //! What every handler and job shares.
 
-use crate::jobs::{FastPath, Queue};
+use crate::jobs::{Hooks, ImmediateStart, Queue, WorkerHealth};
 use crate::provisioner::Provisioner;
 use crate::settings::Settings;
 use redis::aio::ConnectionManager;
@@ -12,17 +12,23 @@ use tenancy_core::jwt::JwtKeys;
 #[derive(Clone)]
 pub struct AppState {
     pub db: DatabaseConnection,
-    pub redis: ConnectionManager,
-    pub queue: Queue,
-    pub fast_path: FastPath,
-    pub provisioner: Provisioner,
-    pub jwt: JwtKeys,
+    pub(crate) redis: ConnectionManager,
+    pub(crate) queue: Queue,
+    pub(crate) immediate: ImmediateStart,
+    pub(crate) provisioner: Provisioner,
+    /// A small pool only for the tenants' job locks (each held for a whole job run), so
+    /// running jobs never starve handlers of control-database connections.
+    pub(crate) locks: DatabaseConnection,
+    pub(crate) worker: Arc<WorkerHealth>,
+    /// Test hooks (none in production).
+    pub(crate) hooks: Hooks,
+    pub(crate) jwt: JwtKeys,
     pub settings: Arc<Settings>,
 }
 
 impl AppState {
     /// The Redis channel app-api replicas listen on for tenant changes.
-    pub fn events_channel(&self) -> String {
+    pub(crate) fn events_channel(&self) -> String {
         format!("{}:tenant-events", self.settings.redis_prefix)
     }
 }

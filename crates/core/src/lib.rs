@@ -11,5 +11,7 @@ pub mod http;
 pub mod jwt;
 pub mod observability;
 pub mod password;
+#[cfg(feature = "sea-orm")]
+pub mod sea_orm_error;
 
 pub use error::{ApiError, ErrorCode};

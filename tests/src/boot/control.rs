@@ -27,9 +27,9 @@ impl ControlProcess {
     pub async fn start(env: &Env, hooks: Hooks) -> Self {
         let mut settings =
             control_api::settings::Settings::from_env(env).expect("valid control settings");
-        settings.fault = hooks.fault;
         settings.run_worker = !hooks.no_worker;
-        let app = Application::build(settings)
+        let hooks = control_api::jobs::Hooks { fault: hooks.fault };
+        let app = Application::build_with_hooks(settings, hooks)
             .await
             .expect("control-api builds");
         Self(Some(app.start()))

@@ -2,6 +2,7 @@
 //! which has no credential fields.
 
 use sea_orm::entity::prelude::*;
+use tenancy_core::domain::{Plan, TenantStatus};
 
 #[derive(Clone, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "tenants")]
@@ -10,8 +11,10 @@ pub struct Model {
     pub id: Uuid,
     pub slug: String,
     pub name: String,
-    pub plan: String,
-    pub status: String,
+    pub plan: Plan,
+    pub status: TenantStatus,
+    /// Counts status changes; a job works for one generation (see `jobs`).
+    pub generation: i32,
     pub db_name: String,
     pub db_role: String,
     pub db_password_sealed: Option<Vec<u8>>,
@@ -31,6 +34,7 @@ impl std::fmt::Debug for Model {
             .field("id", &self.id)
             .field("slug", &self.slug)
             .field("status", &self.status)
+            .field("generation", &self.generation)
             .finish_non_exhaustive()
     }
 }

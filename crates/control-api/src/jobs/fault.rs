@@ -1,7 +1,17 @@
 //! Fault injection for tests: make a step fail, or hang as if the worker died there.
-//! Only settable from code (`Settings::fault`), never from the environment.
+//! Only settable from code (`Hooks`, given to `Application::build_with_hooks`), never
+//! from the environment or settings.
+//! Checked by `runner::Fence::step` before each step, after the tenant was re-checked.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Test hooks a process is built with; production builds use `Hooks::default()` (none).
+#[derive(Debug, Clone, Default)]
+pub struct Hooks {
+    /// A fault to inject into provisioning jobs.
+    pub fault: Option<Arc<Fault>>,
+}
 
 /// The steps of a provisioning job, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -12,6 +22,8 @@ pub enum Step {
     RevokePublic,
     MigrateAndSeed,
     Activate,
+    /// The purge job's one step.
+    DropDatabase,
 }
 
 impl Step {
@@ -23,6 +35,7 @@ impl Step {
             Self::RevokePublic => "revoke_public",
             Self::MigrateAndSeed => "migrate_and_seed",
             Self::Activate => "activate",
+            Self::DropDatabase => "drop_database",
         }
     }
 }
@@ -57,7 +70,7 @@ impl Fault {
     }
 
     /// Called before each step.
-    pub async fn check(&self, step: Step) -> anyhow::Result<()> {
+    pub(crate) async fn check(&self, step: Step) -> anyhow::Result<()> {
         if step != self.at || !self.armed.load(Ordering::SeqCst) {
             return Ok(());
         }

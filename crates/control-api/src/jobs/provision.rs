@@ -1,8 +1,9 @@
-//! The `provision-tenant` job's steps: credentials -> role -> database -> revoke PUBLIC ->
-//! migrations and seed -> active. Each is idempotent; the job can die anywhere and rerun.
+//! The `provision` job's steps: credentials -> role -> database -> revoke PUBLIC ->
+//! migrations and seed -> active. Each is idempotent and fenced (`Fence::step`): the job
+//! can die anywhere and rerun, and stops at the next step once its tenant moved on.
 
 use super::fault::Step;
-use crate::repo::jobs::{self, Job};
+use super::runner::{Fence, Halt};
 use crate::repo::tenants::{self, Tenant};
 use crate::state::AppState;
 use anyhow::Context;
@@ -12,14 +13,6 @@ use tenancy_core::crypto::Sealed;
 
 /// Connections a tenant role may hold; room for several app-api replicas' pools.
 const ROLE_CONNECTION_LIMIT: u32 = 50;
-
-async fn step(state: &AppState, job: &Job, step: Step) -> anyhow::Result<()> {
-    jobs::heartbeat(&state.db, job.id, step.as_str(), state.settings.job_lease).await?;
-    if let Some(fault) = &state.settings.fault {
-        fault.check(step).await?;
-    }
-    Ok(())
-}
 
 /// The tenant's database password: generated and sealed on the first run, reused after.
 async fn credentials(state: &AppState, tenant: &Tenant) -> anyhow::Result<SecretString> {
@@ -46,24 +39,25 @@ async fn credentials(state: &AppState, tenant: &Tenant) -> anyhow::Result<Secret
         .context("decrypting the tenant's database password")
 }
 
-/// Runs every step; returns once the tenant is `active`.
-#[tracing::instrument(skip_all, fields(tenant.slug = %tenant.slug, job.id = %job.id, job.attempt = job.attempts))]
-pub async fn run(state: &AppState, job: &Job, tenant: &Tenant) -> anyhow::Result<()> {
-    let p = &state.provisioner;
-    step(state, job, Step::Credentials).await?;
-    let password = credentials(state, tenant).await?;
+/// Runs every step; returns the tenant once it is `active`.
+#[tracing::instrument(skip_all, fields(tenant.slug = %tenant.slug, job.id = %fence.job.id, job.attempt = fence.job.attempts))]
+pub(super) async fn run(fence: &Fence<'_>, tenant: &Tenant) -> anyhow::Result<Tenant> {
+    let (state, p) = (fence.state, &fence.state.provisioner);
+    let tenant = fence.step(Step::Credentials).await?;
+    let password = credentials(state, &tenant).await?;
 
-    step(state, job, Step::CreateRole).await?;
-    p.ensure_role(&tenant.db_role, &password, ROLE_CONNECTION_LIMIT)
+    fence.step(Step::CreateRole).await?;
+    p.ensure_role(tenant.id, &tenant.db_role, &password, ROLE_CONNECTION_LIMIT)
         .await?;
 
-    step(state, job, Step::CreateDatabase).await?;
-    p.ensure_database(&tenant.db_name, &tenant.db_role).await?;
+    fence.step(Step::CreateDatabase).await?;
+    p.ensure_database(tenant.id, &tenant.db_name, &tenant.db_role)
+        .await?;
 
-    step(state, job, Step::RevokePublic).await?;
+    fence.step(Step::RevokePublic).await?;
     p.revoke_public(&tenant.db_name).await?;
 
-    step(state, job, Step::MigrateAndSeed).await?;
+    let tenant = fence.step(Step::MigrateAndSeed).await?;
     let seed = tenant
         .seed_admin_email
         .as_deref()
@@ -71,11 +65,13 @@ pub async fn run(state: &AppState, job: &Job, tenant: &Tenant) -> anyhow::Result
     p.migrate_and_seed(&tenant.db_name, &tenant.db_role, &password, seed)
         .await?;
 
-    step(state, job, Step::Activate).await?;
+    fence.step(Step::Activate).await?;
     let txn = state.db.begin().await?;
-    tenants::mark_active(&txn, tenant.id).await?;
-    jobs::finish(&txn, job.id, "succeeded", None).await?;
+    fence.succeed(&txn).await?;
+    let Some(active) = tenants::mark_active(&txn, tenant.id, fence.job.generation).await? else {
+        return Err(Halt::Cancelled("the tenant moved on before activation".into()).into());
+    };
     txn.commit().await?;
-    tracing::info!(plan = %tenant.plan, "tenant provisioned and active");
-    Ok(())
+    tracing::info!(plan = active.plan.as_str(), "tenant provisioned and active");
+    Ok(active)
 }

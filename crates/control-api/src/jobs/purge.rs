@@ -1,21 +1,26 @@
-//! The `purge-tenant` job: end the database's sessions, drop the database, drop the role.
+//! The `purge` job: end the database's sessions, drop the database, drop the role (only
+//! this tenant's: see `provisioner`), then mark the tenant purged. It runs under the
+//! tenant's job lock, so a provisioning job of the same tenant is finished or stopped first.
 
-use crate::repo::jobs::{self, Job};
+use super::fault::Step;
+use super::runner::{Fence, Halt};
 use crate::repo::tenants::{self, Tenant};
-use crate::state::AppState;
 use sea_orm::TransactionTrait;
 
-#[tracing::instrument(skip_all, fields(tenant.slug = %tenant.slug, job.id = %job.id, job.attempt = job.attempts))]
-pub async fn run(state: &AppState, job: &Job, tenant: &Tenant) -> anyhow::Result<()> {
-    jobs::heartbeat(&state.db, job.id, "drop_database", state.settings.job_lease).await?;
-    state
+#[tracing::instrument(skip_all, fields(tenant.slug = %tenant.slug, job.id = %fence.job.id, job.attempt = fence.job.attempts))]
+pub(super) async fn run(fence: &Fence<'_>, tenant: &Tenant) -> anyhow::Result<Tenant> {
+    let tenant = fence.step(Step::DropDatabase).await?;
+    fence
+        .state
         .provisioner
-        .drop_database_and_role(&tenant.db_name, &tenant.db_role)
+        .drop_database_and_role(tenant.id, &tenant.db_name, &tenant.db_role)
         .await?;
-    let txn = state.db.begin().await?;
-    tenants::mark_purged(&txn, tenant.id).await?;
-    jobs::finish(&txn, job.id, "succeeded", None).await?;
+    let txn = fence.state.db.begin().await?;
+    fence.succeed(&txn).await?;
+    if !tenants::mark_purged(&txn, tenant.id, fence.job.generation).await? {
+        return Err(Halt::Cancelled("the tenant moved on before the purge finished".into()).into());
+    }
     txn.commit().await?;
     tracing::info!("tenant purged: database and role dropped");
-    Ok(())
+    Ok(tenant)
 }

@@ -1,6 +1,7 @@
 //! Job records. A job is owned by one worker at a time through a lease: `claim` takes a
 //! queued job, a retrying one whose delay is over, or a running one whose lease expired
-//! (its worker died), so a duplicate queue message can never run a job twice at once.
+//! (its worker died), and counts an attempt. The attempt number is the owner's token:
+//! every later write names it, so a worker that lost its job writes nothing.
 
 use crate::entity::provisioning_jobs::{self, Entity as Jobs};
 use sea_orm::{
@@ -10,39 +11,26 @@ use sea_orm::{
 use std::time::Duration;
 use uuid::Uuid;
 
-pub use provisioning_jobs::Model as Job;
+pub(crate) use provisioning_jobs::Model as Job;
+pub(crate) use provisioning_jobs::{JobKind, JobState};
 
-/// What a job does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum JobKind {
-    Provision,
-    Purge,
-}
-
-impl JobKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Provision => "provision",
-            Self::Purge => "purge",
-        }
-    }
-}
-
-pub async fn insert(
+/// A new `queued` job working for the tenant's `generation`.
+pub(crate) async fn insert(
     db: &impl ConnectionTrait,
     tenant_id: Uuid,
     kind: JobKind,
+    generation: i32,
     max_attempts: i32,
 ) -> Result<Job, DbErr> {
     Job::find_by_statement(Statement::from_sql_and_values(
         DbBackend::Postgres,
-        "INSERT INTO provisioning_jobs (id, tenant_id, kind, state, max_attempts)
-         VALUES ($1, $2, $3, 'queued', $4) RETURNING *",
+        "INSERT INTO provisioning_jobs (id, tenant_id, kind, state, generation, max_attempts)
+         VALUES ($1, $2, $3, 'queued', $4, $5) RETURNING *",
         [
             Uuid::new_v4().into(),
             tenant_id.into(),
-            kind.as_str().into(),
+            kind.into(),
+            generation.into(),
             max_attempts.into(),
         ],
     ))
@@ -51,12 +39,12 @@ pub async fn insert(
     .ok_or_else(|| DbErr::RecordNotInserted)
 }
 
-pub async fn find(db: &DatabaseConnection, id: Uuid) -> Result<Option<Job>, DbErr> {
+pub(crate) async fn find(db: &DatabaseConnection, id: Uuid) -> Result<Option<Job>, DbErr> {
     Jobs::find_by_id(id).one(db).await
 }
 
 /// A tenant's jobs, newest first.
-pub async fn for_tenant(
+pub(crate) async fn for_tenant(
     db: &DatabaseConnection,
     tenant_id: Uuid,
     limit: u64,
@@ -69,9 +57,28 @@ pub async fn for_tenant(
         .await
 }
 
+/// Whether the tenant has an unfinished job of this kind.
+pub(crate) async fn has_open(
+    db: &impl ConnectionTrait,
+    tenant_id: Uuid,
+    kind: JobKind,
+) -> Result<bool, DbErr> {
+    let open = Jobs::find()
+        .filter(provisioning_jobs::Column::TenantId.eq(tenant_id))
+        .filter(provisioning_jobs::Column::Kind.eq(kind))
+        .filter(provisioning_jobs::Column::State.is_in([
+            JobState::Queued,
+            JobState::Running,
+            JobState::Retrying,
+        ]))
+        .one(db)
+        .await?;
+    Ok(open.is_some())
+}
+
 /// Takes the job for this worker and counts an attempt; `None` if someone else holds it,
 /// it is finished, or its retry delay is not over.
-pub async fn claim(
+pub(crate) async fn claim(
     db: &DatabaseConnection,
     id: Uuid,
     lease: Duration,
@@ -92,56 +99,79 @@ pub async fn claim(
     .await
 }
 
-/// Records the step being run and renews the lease.
-pub async fn heartbeat(
+/// Records the step being run (or `None`: keeps the last) and renews the lease; `false`
+/// when this attempt no longer owns the job.
+pub(crate) async fn heartbeat(
     db: &DatabaseConnection,
-    id: Uuid,
-    step: &str,
+    job: &Job,
+    step: Option<&str>,
     lease: Duration,
-) -> Result<(), DbErr> {
-    db.execute_raw(Statement::from_sql_and_values(
-        DbBackend::Postgres,
-        "UPDATE provisioning_jobs SET step = $2, lease_until = now() + make_interval(secs => $3),
-             updated_at = now()
-         WHERE id = $1 AND state = 'running'",
-        [id.into(), step.into(), lease.as_secs_f64().into()],
-    ))
-    .await?;
-    Ok(())
+) -> Result<bool, DbErr> {
+    let res = db
+        .execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "UPDATE provisioning_jobs SET step = coalesce($3, step),
+                 lease_until = now() + make_interval(secs => $4), updated_at = now()
+             WHERE id = $1 AND attempts = $2 AND state = 'running'",
+            [
+                job.id.into(),
+                job.attempts.into(),
+                step.map(str::to_string).into(),
+                lease.as_secs_f64().into(),
+            ],
+        ))
+        .await?;
+    Ok(res.rows_affected() == 1)
 }
 
-/// Ends the job; `state` is `succeeded`, `failed` or `cancelled`.
-pub async fn finish(
+/// Ends this attempt's job in a final `state`; `false` when the attempt had lost the job
+/// (the caller then rolls back whatever it wrote with it).
+pub(crate) async fn finish(
     db: &impl ConnectionTrait,
-    id: Uuid,
-    state: &str,
+    job: &Job,
+    state: JobState,
     error: Option<&str>,
-) -> Result<(), DbErr> {
-    db.execute_raw(Statement::from_sql_and_values(
-        DbBackend::Postgres,
-        "UPDATE provisioning_jobs SET state = $2, last_error = coalesce($3, last_error),
-             lease_until = NULL, finished_at = now(), updated_at = now()
-         WHERE id = $1",
-        [id.into(), state.into(), error.map(str::to_string).into()],
-    ))
-    .await?;
-    Ok(())
+) -> Result<bool, DbErr> {
+    let res = db
+        .execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "UPDATE provisioning_jobs SET state = $3, last_error = coalesce($4, last_error),
+                 lease_until = NULL, finished_at = now(), updated_at = now()
+             WHERE id = $1 AND attempts = $2 AND state = 'running'",
+            [
+                job.id.into(),
+                job.attempts.into(),
+                state.into(),
+                error.map(str::to_string).into(),
+            ],
+        ))
+        .await?;
+    Ok(res.rows_affected() == 1)
 }
 
-/// An attempt failed and another will follow after `delay`: the lease is pushed past the
-/// delay so the reconciler does not take the job over while this worker waits.
-pub async fn retry_later(
+/// An attempt failed and another follows after `delay`. The lease is pushed past the delay
+/// so the reconciler does not take the job over meanwhile. `counted: false` gives the
+/// attempt back: the job never got to try (the tenant database server was unreachable).
+pub(crate) async fn retry_later(
     db: &DatabaseConnection,
-    id: Uuid,
+    job: &Job,
     error: &str,
     delay: Duration,
+    counted: bool,
 ) -> Result<(), DbErr> {
     db.execute_raw(Statement::from_sql_and_values(
         DbBackend::Postgres,
-        "UPDATE provisioning_jobs SET state = 'retrying', last_error = $2,
-             lease_until = now() + make_interval(secs => $3), updated_at = now()
-         WHERE id = $1",
-        [id.into(), error.into(), delay.as_secs_f64().into()],
+        "UPDATE provisioning_jobs SET state = 'retrying', last_error = $3,
+             attempts = attempts - CASE WHEN $5 THEN 0 ELSE 1 END,
+             lease_until = now() + make_interval(secs => $4), updated_at = now()
+         WHERE id = $1 AND attempts = $2 AND state = 'running'",
+        [
+            job.id.into(),
+            job.attempts.into(),
+            error.into(),
+            delay.as_secs_f64().into(),
+            counted.into(),
+        ],
     ))
     .await?;
     Ok(())
@@ -149,7 +179,10 @@ pub async fn retry_later(
 
 /// Jobs that should be running but whose queue message or worker may be lost: queued for
 /// a while, or holding an expired lease.
-pub async fn orphaned(db: &DatabaseConnection, queued_for: Duration) -> Result<Vec<Job>, DbErr> {
+pub(crate) async fn orphaned(
+    db: &DatabaseConnection,
+    queued_for: Duration,
+) -> Result<Vec<Job>, DbErr> {
     Job::find_by_statement(Statement::from_sql_and_values(
         DbBackend::Postgres,
         "SELECT * FROM provisioning_jobs

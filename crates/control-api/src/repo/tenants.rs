@@ -1,4 +1,6 @@
-//! The tenant registry.
+//! The tenant registry's SQL. Status changes go through `set_status`, which checks the
+//! lifecycle's legal moves (`TenantStatus::can_become`) and counts a generation; the jobs'
+//! own end states (`mark_*`) are fenced by the generation they worked for.
 
 use crate::entity::tenants::{self, Entity as Tenants};
 use sea_orm::{
@@ -8,11 +10,14 @@ use sea_orm::{
 use tenancy_core::domain::{Plan, TenantStatus};
 use uuid::Uuid;
 
-pub use tenants::Model as Tenant;
+pub(crate) use tenants::Model as Tenant;
 
 /// The tenant that currently owns `slug` (a purged tenant's row frees the slug).
 #[tracing::instrument(skip_all, fields(tenant.slug = %slug))]
-pub async fn find_by_slug(db: &DatabaseConnection, slug: &str) -> Result<Option<Tenant>, DbErr> {
+pub(crate) async fn find_by_slug(
+    db: &DatabaseConnection,
+    slug: &str,
+) -> Result<Option<Tenant>, DbErr> {
     Tenants::find()
         .filter(tenants::Column::Slug.eq(slug))
         .filter(tenants::Column::PurgedAt.is_null())
@@ -20,13 +25,25 @@ pub async fn find_by_slug(db: &DatabaseConnection, slug: &str) -> Result<Option<
         .await
 }
 
-pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<Tenant>, DbErr> {
+pub(crate) async fn find(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<Tenant>, DbErr> {
     Tenants::find_by_id(id).one(db).await
+}
+
+/// The live (not purged) tenant, its row locked until the transaction ends, so status
+/// changes of one tenant happen one at a time.
+pub(crate) async fn lock(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<Tenant>, DbErr> {
+    Tenant::find_by_statement(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "SELECT * FROM tenants WHERE id = $1 AND purged_at IS NULL FOR UPDATE",
+        [id.into()],
+    ))
+    .one(db)
+    .await
 }
 
 /// One page of tenants, newest first, and the total matching.
 #[tracing::instrument(skip_all)]
-pub async fn list(
+pub(crate) async fn list(
     db: &DatabaseConnection,
     status: Option<TenantStatus>,
     page: u64,
@@ -34,7 +51,7 @@ pub async fn list(
 ) -> Result<(Vec<Tenant>, u64), DbErr> {
     let mut query = Tenants::find().filter(tenants::Column::PurgedAt.is_null());
     if let Some(status) = status {
-        query = query.filter(tenants::Column::Status.eq(status.as_str()));
+        query = query.filter(tenants::Column::Status.eq(status));
     }
     let total = query.clone().count(db).await?;
     let items = query
@@ -47,36 +64,27 @@ pub async fn list(
     Ok((items, total))
 }
 
-/// Moves a tenant from one of `from` to `to`, atomically; `None` when its status was
-/// not one of `from` (or it does not exist).
-#[tracing::instrument(skip_all, fields(tenant.id = %id, to = to.as_str()))]
-pub async fn transition(
+/// Sets a new status (or the same one: `deleted` again for a purge) and counts a new
+/// generation, which fences every job queued before. Call on a row from `lock`.
+pub(crate) async fn set_status(
     db: &impl ConnectionTrait,
     id: Uuid,
-    from: &[TenantStatus],
     to: TenantStatus,
-) -> Result<Option<Tenant>, DbErr> {
-    let from: Vec<String> = from.iter().map(|s| s.as_str().to_string()).collect();
-    let deleted_at = if to == TenantStatus::Deleted {
-        ", deleted_at = coalesce(deleted_at, now())"
-    } else {
-        ""
-    };
-    let sql = format!(
-        "UPDATE tenants SET status = $2, updated_at = now(){deleted_at}
-         WHERE id = $1 AND status = ANY($3) AND purged_at IS NULL RETURNING *"
-    );
+) -> Result<Tenant, DbErr> {
     Tenant::find_by_statement(Statement::from_sql_and_values(
         DbBackend::Postgres,
-        sql,
-        [id.into(), to.as_str().into(), from.into()],
+        "UPDATE tenants SET status = $2, generation = generation + 1, updated_at = now(),
+             deleted_at = CASE WHEN $2 = 'deleted' THEN coalesce(deleted_at, now()) END
+         WHERE id = $1 AND purged_at IS NULL RETURNING *",
+        [id.into(), to.into()],
     ))
     .one(db)
-    .await
+    .await?
+    .ok_or_else(|| DbErr::RecordNotFound(format!("tenant {id}")))
 }
 
 /// Changes name and/or plan; `None` when the tenant is gone.
-pub async fn update_details(
+pub(crate) async fn update_details(
     db: &DatabaseConnection,
     id: Uuid,
     name: Option<&str>,
@@ -85,7 +93,7 @@ pub async fn update_details(
     Tenant::find_by_statement(Statement::from_sql_and_values(
         DbBackend::Postgres,
         "UPDATE tenants SET name = coalesce($2, name), plan = coalesce($3, plan), updated_at = now()
-         WHERE id = $1 RETURNING *",
+         WHERE id = $1 AND purged_at IS NULL RETURNING *",
         [id.into(), name.map(str::to_string).into(), plan.map(|p| p.as_str().to_string()).into()],
     ))
     .one(db)
@@ -93,7 +101,7 @@ pub async fn update_details(
 }
 
 /// Stores sealed credentials unless some are stored already (a re-run keeps the first).
-pub async fn set_credentials_once(
+pub(crate) async fn set_credentials_once(
     db: &DatabaseConnection,
     id: Uuid,
     sealed: Vec<u8>,
@@ -109,30 +117,59 @@ pub async fn set_credentials_once(
     Ok(())
 }
 
-/// Provisioning finished: the tenant goes live and the seed hash is forgotten.
-pub async fn mark_active(db: &impl ConnectionTrait, id: Uuid) -> Result<bool, DbErr> {
+/// Provisioning of `generation` finished: the tenant goes live and the seed hash is
+/// forgotten. `None` when the tenant moved on meanwhile (then nothing changes).
+pub(crate) async fn mark_active(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    generation: i32,
+) -> Result<Option<Tenant>, DbErr> {
+    Tenant::find_by_statement(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "UPDATE tenants SET status = 'active', generation = generation + 1,
+             seed_admin_password_hash = NULL, updated_at = now()
+         WHERE id = $1 AND status = 'provisioning' AND generation = $2 AND purged_at IS NULL
+         RETURNING *",
+        [id.into(), generation.into()],
+    ))
+    .one(db)
+    .await
+}
+
+/// Provisioning of `generation` gave up; `None` when the tenant moved on meanwhile.
+pub(crate) async fn mark_failed(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    generation: i32,
+) -> Result<Option<Tenant>, DbErr> {
+    Tenant::find_by_statement(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "UPDATE tenants SET status = 'failed', generation = generation + 1, updated_at = now()
+         WHERE id = $1 AND status = 'provisioning' AND generation = $2 AND purged_at IS NULL
+         RETURNING *",
+        [id.into(), generation.into()],
+    ))
+    .one(db)
+    .await
+}
+
+/// The purge of `generation` finished: the database and role are gone, and so are the
+/// credentials; the row stays for history and frees the slug.
+pub(crate) async fn mark_purged(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    generation: i32,
+) -> Result<bool, DbErr> {
     let res = db
         .execute_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
-            "UPDATE tenants SET status = 'active', seed_admin_password_hash = NULL, updated_at = now()
-             WHERE id = $1 AND status = 'provisioning'",
-            [id.into()],
+            "UPDATE tenants SET purged_at = now(), db_password_sealed = NULL, db_key_version = NULL,
+                 seed_admin_password_hash = NULL, updated_at = now()
+             WHERE id = $1 AND status = 'deleted' AND generation = $2 AND purged_at IS NULL",
+            [id.into(), generation.into()],
         ))
         .await?;
     Ok(res.rows_affected() == 1)
-}
-
-/// Purge finished: the database and role are gone, and so are the credentials.
-pub async fn mark_purged(db: &impl ConnectionTrait, id: Uuid) -> Result<(), DbErr> {
-    db.execute_raw(Statement::from_sql_and_values(
-        DbBackend::Postgres,
-        "UPDATE tenants SET purged_at = now(), db_password_sealed = NULL, db_key_version = NULL,
-             seed_admin_password_hash = NULL, updated_at = now()
-         WHERE id = $1",
-        [id.into()],
-    ))
-    .await?;
-    Ok(())
 }
 
 #[derive(FromQueryResult)]
@@ -154,7 +191,9 @@ pub async fn count_by_status(db: &DatabaseConnection) -> Result<Vec<(String, i64
 
 /// Tenants stuck in `provisioning` with no open job (e.g. the API died between commit and
 /// enqueue); the reconciler gives them a new job.
-pub async fn provisioning_without_open_job(db: &DatabaseConnection) -> Result<Vec<Tenant>, DbErr> {
+pub(crate) async fn provisioning_without_open_job(
+    db: &DatabaseConnection,
+) -> Result<Vec<Tenant>, DbErr> {
     Tenant::find_by_statement(Statement::from_string(
         DbBackend::Postgres,
         "SELECT t.* FROM tenants t

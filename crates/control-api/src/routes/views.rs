@@ -1,9 +1,10 @@
 //! Response bodies. Built from registry rows by hand, so no credential field can leak.
 
-use crate::repo::jobs::Job;
+use crate::repo::jobs::{Job, JobKind, JobState};
 use crate::repo::tenants::Tenant;
 use chrono::{DateTime, FixedOffset};
 use serde::Serialize;
+use tenancy_core::domain::{Plan, TenantStatus};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -13,10 +14,8 @@ pub struct TenantView {
     pub id: Uuid,
     pub slug: String,
     pub name: String,
-    #[schema(example = "free")]
-    pub plan: String,
-    #[schema(example = "active")]
-    pub status: String,
+    pub plan: Plan,
+    pub status: TenantStatus,
     pub db_name: String,
     pub created_at: DateTime<FixedOffset>,
     pub updated_at: DateTime<FixedOffset>,
@@ -32,8 +31,8 @@ impl From<&Tenant> for TenantView {
             id: t.id,
             slug: t.slug.clone(),
             name: t.name.clone(),
-            plan: t.plan.clone(),
-            status: t.status.clone(),
+            plan: t.plan,
+            status: t.status,
             db_name: t.db_name.clone(),
             created_at: t.created_at,
             updated_at: t.updated_at,
@@ -48,10 +47,8 @@ impl From<&Tenant> for TenantView {
 pub struct JobView {
     pub id: Uuid,
     pub tenant_id: Uuid,
-    #[schema(example = "provision")]
-    pub kind: String,
-    #[schema(example = "succeeded")]
-    pub state: String,
+    pub kind: JobKind,
+    pub state: JobState,
     pub attempts: i32,
     pub max_attempts: i32,
     pub last_error: Option<String>,
@@ -69,8 +66,8 @@ impl From<&Job> for JobView {
         Self {
             id: j.id,
             tenant_id: j.tenant_id,
-            kind: j.kind.clone(),
-            state: j.state.clone(),
+            kind: j.kind,
+            state: j.state,
             attempts: j.attempts,
             max_attempts: j.max_attempts,
             last_error: j.last_error.clone(),

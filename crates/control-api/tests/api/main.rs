@@ -4,9 +4,12 @@
 #![allow(clippy::unwrap_used)]
 
 mod auth;
+mod crashes;
+mod fencing;
 mod lifecycle;
 mod observability;
 mod operations;
+mod outages;
 mod provisioning;
 mod recovery;
 mod secrets;

@@ -12,6 +12,21 @@ crate::text_enum! {
     }
 }
 
+impl TenantStatus {
+    /// The lifecycle's legal moves. `deleted` is final: a purge keeps the word and drops the
+    /// database; only provisioning jobs move a tenant out of `provisioning`.
+    pub fn can_become(self, to: Self) -> bool {
+        use TenantStatus::*;
+        matches!(
+            (self, to),
+            (Provisioning, Active | Failed | Deleted)
+                | (Active, Suspended | Deleted)
+                | (Suspended, Active | Deleted)
+                | (Failed, Provisioning | Deleted)
+        )
+    }
+}
+
 crate::text_enum! {
     /// What a tenant pays for; sets its connection allowance and request rate. A request that
     /// names no plan gets `free` (said where the request is read); a stored plan is never guessed.

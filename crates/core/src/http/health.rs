@@ -62,7 +62,7 @@ impl Check {
     }
 }
 
-/// `GET /health/ready`: `status` is `ok` or `unavailable`; `checks` maps each dependency to
+/// `GET /health/ready`: `status` is `ok`, `degraded` or `unavailable`; `checks` maps each dependency to
 /// its [`Check`], or to a report (such as pool load) that informs but never fails readiness.
 #[derive(Serialize, ToSchema)]
 pub struct Readiness {
@@ -90,6 +90,17 @@ impl Readiness {
         if !check.is_ok() {
             self.healthy = false;
             self.status = "unavailable";
+        }
+        self.checks.insert(name, json(&check));
+        self
+    }
+
+    /// Adds a dependency the service can work without for a while (a tenant database
+    /// server, the job worker): a failed one makes the report `degraded`, still 200, so a
+    /// load balancer keeps sending the requests that do not need it.
+    pub fn optional(mut self, name: &'static str, check: Check) -> Self {
+        if !check.is_ok() && self.status == "ok" {
+            self.status = "degraded";
         }
         self.checks.insert(name, json(&check));
         self

@@ -178,11 +178,12 @@ pub const CONTROL_PLANE: &[Family] = &[
     Family {
         name: PROVISIONING_JOBS_TOTAL,
         kind: Kind::Counter,
-        help: "Provisioning job runs, by outcome.",
+        help: "Job runs (provision and purge), by outcome; `cancelled`: the tenant moved on.",
         series: &[
             &[("outcome", "succeeded")],
             &[("outcome", "retried")],
             &[("outcome", "failed")],
+            &[("outcome", "cancelled")],
         ],
     },
     Family {

@@ -1,6 +1,6 @@
 //! `POST /v1/auth/login`: email and password in, short-lived control token out.
 
-use crate::repo::{admins, db_error};
+use crate::repo::admins;
 use crate::state::AppState;
 use actix_web::{HttpResponse, post, web};
 use tenancy_core::ApiError;
@@ -24,9 +24,7 @@ pub async fn login(
     let LoginRequest { email, password } = body.into_inner();
     let refused = || ApiError::unauthorized("invalid email or password");
     let admin = match Email::parse(&email) {
-        Ok(email) => admins::find_by_email(&state.db, &email)
-            .await
-            .map_err(db_error)?,
+        Ok(email) => admins::find_by_email(&state.db, &email).await?,
         Err(_) => None,
     };
     // Verify against a dummy hash when the account is unknown, so timing does not tell.

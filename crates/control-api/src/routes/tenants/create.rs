@@ -1,22 +1,17 @@
 //! `POST /v1/tenants`: registers a tenant as `provisioning` and queues its provisioning job.
 
 use crate::auth::SuperAdmin;
-use crate::entity::tenants;
-use crate::jobs::enqueue_after_commit;
-use crate::repo::db_error;
-use crate::repo::jobs::{self, JobKind};
+use crate::registry::{self, NewTenant};
 use crate::routes::tenants::parse_slug;
 use crate::routes::views::{JobView, TenantView, TenantWithJob};
 use crate::state::AppState;
 use actix_web::{HttpResponse, post, web};
-use sea_orm::{ActiveModelTrait, Set, TransactionTrait};
 use secrecy::SecretString;
 use serde::Deserialize;
-use tenancy_core::domain::{Email, Plan, TenantStatus};
+use tenancy_core::domain::{Email, Plan};
 use tenancy_core::error::FieldError;
 use tenancy_core::{ApiError, password};
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -95,50 +90,17 @@ pub async fn create(
         .map_err(ApiError::internal)?
         .map_err(ApiError::internal)?;
 
-    let id = Uuid::new_v4();
-    let db_name = format!(
-        "{}{}",
-        state.settings.tenant_db_prefix,
-        slug.as_identifier()
-    );
-    let now = chrono::Utc::now().fixed_offset();
-    let txn = state.db.begin().await.map_err(db_error)?;
-    let tenant = tenants::ActiveModel {
-        id: Set(id),
-        slug: Set(slug.to_string()),
-        name: Set(name),
-        plan: Set(plan.as_str().to_string()),
-        status: Set(TenantStatus::Provisioning.as_str().to_string()),
-        db_name: Set(db_name.clone()),
-        db_role: Set(db_name),
-        db_password_sealed: Set(None),
-        db_key_version: Set(None),
-        seed_admin_email: Set(Some(email.to_string())),
-        seed_admin_password_hash: Set(Some(hash)),
-        created_at: Set(now),
-        updated_at: Set(now),
-        deleted_at: Set(None),
-        purged_at: Set(None),
-    }
-    .insert(&txn)
-    .await
-    .map_err(|e| match db_error(e) {
-        err if err.code == tenancy_core::ErrorCode::Conflict => {
-            ApiError::conflict(format!("slug `{slug}` is already taken"))
-        }
-        err => err,
-    })?;
-    let job = jobs::insert(
-        &txn,
-        id,
-        JobKind::Provision,
-        state.settings.job_max_attempts,
+    let (tenant, job) = registry::register(
+        &state,
+        NewTenant {
+            slug: slug.clone(),
+            name,
+            plan,
+            admin_email: email,
+            admin_password_hash: hash,
+        },
     )
-    .await
-    .map_err(db_error)?;
-    txn.commit().await.map_err(db_error)?;
-    enqueue_after_commit(&state, &job).await;
-    tracing::info!(tenant.id = %id, job.id = %job.id, "tenant registered, provisioning queued");
+    .await?;
 
     Ok(HttpResponse::Accepted()
         .insert_header(("Location", format!("/v1/tenants/{slug}")))

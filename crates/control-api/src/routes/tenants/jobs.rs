@@ -1,7 +1,7 @@
 //! Job history: `GET /v1/tenants/{slug}/jobs` and `GET /v1/jobs/{id}`.
 
 use crate::auth::SuperAdmin;
-use crate::repo::{db_error, jobs};
+use crate::repo::jobs;
 use crate::routes::views::JobView;
 use crate::state::AppState;
 use actix_web::{HttpResponse, get, web};
@@ -18,9 +18,7 @@ pub async fn for_tenant(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = super::load(&state, &path).await?;
-    let rows = jobs::for_tenant(&state.db, tenant.id, 100)
-        .await
-        .map_err(db_error)?;
+    let rows = jobs::for_tenant(&state.db, tenant.id, 100).await?;
     Ok(HttpResponse::Ok().json(rows.iter().map(JobView::from).collect::<Vec<_>>()))
 }
 
@@ -34,8 +32,7 @@ pub async fn get(
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let job = jobs::find(&state.db, *path)
-        .await
-        .map_err(db_error)?
+        .await?
         .ok_or_else(|| ApiError::not_found("no such job"))?;
     Ok(HttpResponse::Ok().json(JobView::from(&job)))
 }

@@ -1,44 +1,11 @@
-//! Status transitions: suspend, activate, and retrying a failed provisioning.
+//! Status changes: suspend, activate, and retrying a failed provisioning.
 
 use crate::auth::SuperAdmin;
-use crate::events;
-use crate::jobs::enqueue_after_commit;
-use crate::repo::jobs::{self, JobKind};
-use crate::repo::{db_error, tenants};
+use crate::registry;
 use crate::routes::views::{JobView, TenantView, TenantWithJob};
 use crate::state::AppState;
 use actix_web::{HttpResponse, post, web};
-use sea_orm::TransactionTrait;
 use tenancy_core::ApiError;
-use tenancy_core::domain::TenantStatus;
-
-/// Moves the tenant from `from` to `to`; already in `to` answers 200 unchanged (idempotent),
-/// any other status is a 409.
-async fn transition(
-    state: &AppState,
-    slug: &str,
-    from: TenantStatus,
-    to: TenantStatus,
-) -> Result<HttpResponse, ApiError> {
-    let tenant = super::load(state, slug).await?;
-    if tenant.status == to.as_str() {
-        return Ok(HttpResponse::Ok().json(TenantView::from(&tenant)));
-    }
-    let moved = tenants::transition(&state.db, tenant.id, &[from], to)
-        .await
-        .map_err(db_error)?
-        .ok_or_else(|| {
-            ApiError::conflict(format!(
-                "tenant is {}; only a {} tenant can become {}",
-                tenant.status,
-                from.as_str(),
-                to.as_str()
-            ))
-        })?;
-    tracing::info!(tenant.id = %moved.id, from = from.as_str(), to = to.as_str(), "tenant status changed");
-    events::publish(state, &moved).await;
-    Ok(HttpResponse::Ok().json(TenantView::from(&moved)))
-}
 
 /// Suspends an active tenant: the app plane stops serving it within seconds.
 #[utoipa::path(params(("slug" = String, Path)), responses((status = 200, body = TenantView), (status = 409)), security(("bearer" = [])), tag = "tenants")]
@@ -49,7 +16,9 @@ pub async fn suspend(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    transition(&state, &path, TenantStatus::Active, TenantStatus::Suspended).await
+    let tenant = super::load(&state, &path).await?;
+    let moved = registry::suspend(&state, &tenant).await?;
+    Ok(HttpResponse::Ok().json(TenantView::from(&moved)))
 }
 
 /// Re-activates a suspended tenant.
@@ -61,7 +30,9 @@ pub async fn activate(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    transition(&state, &path, TenantStatus::Suspended, TenantStatus::Active).await
+    let tenant = super::load(&state, &path).await?;
+    let moved = registry::activate(&state, &tenant).await?;
+    Ok(HttpResponse::Ok().json(TenantView::from(&moved)))
 }
 
 /// Re-queues provisioning of a `failed` tenant.
@@ -74,32 +45,7 @@ pub async fn provision(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = super::load(&state, &path).await?;
-    let txn = state.db.begin().await.map_err(db_error)?;
-    let moved = tenants::transition(
-        &txn,
-        tenant.id,
-        &[TenantStatus::Failed],
-        TenantStatus::Provisioning,
-    )
-    .await
-    .map_err(db_error)?
-    .ok_or_else(|| {
-        ApiError::conflict(format!(
-            "tenant is {}; only a failed tenant can be re-provisioned",
-            tenant.status
-        ))
-    })?;
-    let job = jobs::insert(
-        &txn,
-        tenant.id,
-        JobKind::Provision,
-        state.settings.job_max_attempts,
-    )
-    .await
-    .map_err(db_error)?;
-    txn.commit().await.map_err(db_error)?;
-    enqueue_after_commit(&state, &job).await;
-    tracing::info!(tenant.id = %tenant.id, job.id = %job.id, "provisioning re-queued");
+    let (moved, job) = registry::retry(&state, &tenant).await?;
     Ok(HttpResponse::Accepted()
         .insert_header(("Location", format!("/v1/jobs/{}", job.id)))
         .json(TenantWithJob {

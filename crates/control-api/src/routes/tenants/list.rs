@@ -1,7 +1,7 @@
 //! `GET /v1/tenants?status=&page=&per_page=`; paging is the shared `PageQuery`.
 
 use crate::auth::SuperAdmin;
-use crate::repo::{db_error, tenants};
+use crate::repo::tenants;
 use crate::routes::views::TenantView;
 use crate::state::AppState;
 use actix_web::{HttpResponse, get, web};
@@ -42,8 +42,7 @@ pub async fn list(
         paging.page.unsigned_abs(),
         paging.per_page.unsigned_abs(),
     )
-    .await
-    .map_err(db_error)?;
+    .await?;
     let items = rows.iter().map(TenantView::from).collect();
     let total = i64::try_from(total).unwrap_or(i64::MAX);
     Ok(HttpResponse::Ok().json(Page::new(items, paging, total)))

@@ -2,7 +2,7 @@
 
 use crate::auth::SuperAdmin;
 use crate::events;
-use crate::repo::{db_error, tenants};
+use crate::repo::tenants;
 use crate::routes::views::TenantView;
 use crate::state::AppState;
 use actix_web::{HttpResponse, patch, web};
@@ -67,8 +67,7 @@ pub async fn update(
     }
     let tenant = super::load(&state, &path).await?;
     let updated = tenants::update_details(&state.db, tenant.id, name, plan)
-        .await
-        .map_err(db_error)?
+        .await?
         .ok_or_else(|| ApiError::new(ErrorCode::TenantNotFound, "tenant disappeared"))?;
     if plan.is_some() {
         // The plan sets the pool size and rate: app-api replicas must reload the tenant.

@@ -1,0 +1,227 @@
+//! Runs one job to its end: claim (lease + attempt), the tenant's job lock, the fenced
+//! steps, and the outcome: succeeded, retried with backoff, failed, cancelled (the tenant
+//! moved on), or deferred without spending an attempt (the tenant server is unreachable).
+
+use super::fault::Step;
+use super::{provision, purge};
+use crate::events;
+use crate::provisioner::ForeignObject;
+use crate::repo::jobs::{self, Job, JobKind, JobState};
+use crate::repo::tenants::{self, Tenant};
+use crate::state::AppState;
+use anyhow::Context;
+use sea_orm::{
+    ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, Statement, TransactionTrait,
+};
+use std::time::Duration;
+use tenancy_core::domain::TenantStatus;
+use tenancy_core::observability::catalogue;
+use tenancy_core::sea_orm_error::is_connection_error;
+use uuid::Uuid;
+
+/// How often a job waiting for its tenant's lock tries again.
+const LOCK_RETRY: Duration = Duration::from_millis(100);
+
+/// Why a job stops other than by failing.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum Halt {
+    /// The tenant moved on (deleted, purged, re-provisioned): the job ends `cancelled`
+    /// and leaves the tenant as it is.
+    #[error("cancelled: {0}")]
+    Cancelled(String),
+    /// Another attempt owns the job now (this one's lease expired): write nothing more.
+    #[error("this attempt no longer owns the job")]
+    Lost,
+}
+
+/// What a job step works with: the job, and the checks it makes before every step.
+pub(super) struct Fence<'a> {
+    pub state: &'a AppState,
+    pub job: &'a Job,
+}
+
+impl Fence<'_> {
+    /// Before each step: renews the lease (or stops if the job was lost), re-reads the
+    /// tenant (or stops if it moved on), then runs the test fault hook, if any.
+    pub async fn step(&self, step: Step) -> anyhow::Result<Tenant> {
+        let (db, lease) = (&self.state.db, self.state.settings.job_lease);
+        if !jobs::heartbeat(db, self.job, Some(step.as_str()), lease).await? {
+            return Err(Halt::Lost.into());
+        }
+        let tenant = self.tenant().await?;
+        if let Some(fault) = &self.state.hooks.fault {
+            fault.check(step).await?;
+        }
+        Ok(tenant)
+    }
+
+    /// The job's tenant, if it is still the one this job works for.
+    pub async fn tenant(&self) -> anyhow::Result<Tenant> {
+        let want = match self.job.kind {
+            JobKind::Provision => TenantStatus::Provisioning,
+            JobKind::Purge => TenantStatus::Deleted,
+        };
+        match tenants::find(&self.state.db, self.job.tenant_id).await? {
+            None => Err(Halt::Cancelled("the tenant no longer exists".into()).into()),
+            Some(t) if t.purged_at.is_some() => {
+                Err(Halt::Cancelled("the tenant was purged".into()).into())
+            }
+            Some(t) if t.status != want || t.generation != self.job.generation => {
+                Err(Halt::Cancelled(format!(
+                    "the tenant is now {} (generation {}); this job was for {} (generation {})",
+                    t.status.as_str(),
+                    t.generation,
+                    want.as_str(),
+                    self.job.generation
+                ))
+                .into())
+            }
+            Some(t) => Ok(t),
+        }
+    }
+
+    /// Ends the job `succeeded` in `txn`, or stops if this attempt lost it.
+    pub async fn succeed(&self, txn: &DatabaseTransaction) -> anyhow::Result<()> {
+        if jobs::finish(txn, self.job, JobState::Succeeded, None).await? {
+            Ok(())
+        } else {
+            Err(Halt::Lost.into())
+        }
+    }
+}
+
+/// Delay before the next attempt: base x 2^(attempt-1), at most a minute.
+fn backoff(base: Duration, attempt: i32) -> Duration {
+    let factor = 2u32.saturating_pow(attempt.saturating_sub(1).clamp(0, 16) as u32);
+    base.saturating_mul(factor).min(Duration::from_secs(60))
+}
+
+/// The tenant database server did not answer a ping in time.
+#[derive(Debug, thiserror::Error)]
+#[error("the tenant database server is unreachable")]
+struct TenantServerDown;
+
+/// The tenant database server (or the control database) could not be reached.
+fn unreachable(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.is::<TenantServerDown>() || e.downcast_ref::<DbErr>().is_some_and(is_connection_error)
+    })
+}
+
+/// Runs the job until it succeeds, fails for good, is cancelled or deferred. Returns
+/// quietly when another worker owns the job.
+pub(crate) async fn execute(state: &AppState, job_id: Uuid) -> anyhow::Result<()> {
+    loop {
+        let Some(job) = jobs::claim(&state.db, job_id, state.settings.job_lease).await? else {
+            tracing::debug!(job.id = %job_id, "job not claimable (finished, or owned by another worker)");
+            return Ok(());
+        };
+        let err = match attempt(state, &job).await {
+            Ok(tenant) => {
+                metrics::counter!(catalogue::PROVISIONING_JOBS_TOTAL, "outcome" => "succeeded")
+                    .increment(1);
+                if job.kind == JobKind::Provision {
+                    let since_created = chrono::Utc::now().fixed_offset() - job.created_at;
+                    let secs = since_created.num_milliseconds().max(0) as f64 / 1000.0;
+                    metrics::histogram!(catalogue::PROVISIONING_DURATION_SECONDS).record(secs);
+                }
+                events::publish(state, &tenant).await;
+                return Ok(());
+            }
+            Err(err) => err,
+        };
+        let message = format!("{err:#}");
+        match err.downcast_ref::<Halt>() {
+            Some(Halt::Lost) => return Ok(()),
+            Some(Halt::Cancelled(reason)) => {
+                jobs::finish(&state.db, &job, JobState::Cancelled, Some(reason)).await?;
+                metrics::counter!(catalogue::PROVISIONING_JOBS_TOTAL, "outcome" => "cancelled")
+                    .increment(1);
+                tracing::info!(job.id = %job.id, job.kind = ?job.kind, %reason, "job cancelled");
+                return Ok(());
+            }
+            None => {}
+        }
+        if err.downcast_ref::<ForeignObject>().is_some() || job.attempts >= job.max_attempts {
+            return give_up(state, &job, &message).await;
+        }
+        let delay = backoff(state.settings.job_backoff, job.attempts);
+        metrics::counter!(catalogue::PROVISIONING_JOBS_TOTAL, "outcome" => "retried").increment(1);
+        if unreachable(&err) {
+            // Not the job's fault: the attempt is given back and the reconciler queues the
+            // job again once its delay is over, however long the server stays away.
+            tracing::warn!(job.id = %job.id, error = %message, retry_in_ms = delay.as_millis() as u64, "job deferred: a database server is unreachable");
+            jobs::retry_later(&state.db, &job, &message, delay, false).await?;
+            return Ok(());
+        }
+        tracing::warn!(
+            job.id = %job.id, job.attempt = job.attempts, error = %message,
+            retry_in_ms = delay.as_millis() as u64, "job attempt failed"
+        );
+        jobs::retry_later(&state.db, &job, &message, delay, true).await?;
+        tokio::time::sleep(delay).await;
+    }
+}
+
+/// One attempt under the tenant's job lock; returns the tenant as the job left it.
+async fn attempt(state: &AppState, job: &Job) -> anyhow::Result<Tenant> {
+    let _lock = lock_tenant(state, job).await?;
+    let fence = Fence { state, job };
+    let tenant = fence.tenant().await?;
+    // Bounded well inside the lease: the pool would keep retrying a refused connection.
+    let patience = (state.settings.job_lease / 3).min(Duration::from_secs(5));
+    match tokio::time::timeout(patience, state.provisioner.ping()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => return Err(anyhow::Error::new(e).context(TenantServerDown)),
+        Err(_) => return Err(TenantServerDown.into()),
+    }
+    match job.kind {
+        JobKind::Provision => provision::run(&fence, &tenant).await,
+        JobKind::Purge => purge::run(&fence, &tenant).await,
+    }
+}
+
+/// Takes the tenant's job lock: a transaction-scoped advisory lock in the control
+/// database, released when the returned transaction ends (also when the process dies).
+/// Waits while another job of the tenant holds it, keeping this job's lease alive.
+async fn lock_tenant(state: &AppState, job: &Job) -> anyhow::Result<DatabaseTransaction> {
+    loop {
+        let txn = state.locks.begin().await?;
+        let row = txn
+            .query_one_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "SELECT pg_try_advisory_xact_lock(hashtextextended('tenant-job:' || $1::text, 0)) AS ok",
+                [job.tenant_id.into()],
+            ))
+            .await?
+            .context("the lock query returned no row")?;
+        if row.try_get::<bool>("", "ok")? {
+            return Ok(txn);
+        }
+        drop(txn);
+        if !jobs::heartbeat(&state.db, job, None, state.settings.job_lease).await? {
+            return Err(Halt::Lost.into());
+        }
+        tokio::time::sleep(LOCK_RETRY).await;
+    }
+}
+
+/// Attempts spent, or a foreign object in the way: the job fails and a provisioning tenant
+/// of the same generation becomes `failed`.
+async fn give_up(state: &AppState, job: &Job, message: &str) -> anyhow::Result<()> {
+    let txn = state.db.begin().await?;
+    if !jobs::finish(&txn, job, JobState::Failed, Some(message)).await? {
+        return Ok(());
+    }
+    let failed = match job.kind {
+        JobKind::Provision => tenants::mark_failed(&txn, job.tenant_id, job.generation).await?,
+        JobKind::Purge => None,
+    };
+    txn.commit().await?;
+    tracing::error!(job.id = %job.id, job.kind = ?job.kind, error = %message, "job failed");
+    metrics::counter!(catalogue::PROVISIONING_JOBS_TOTAL, "outcome" => "failed").increment(1);
+    if let Some(t) = failed {
+        events::publish(state, &t).await;
+    }
+    Ok(())
+}

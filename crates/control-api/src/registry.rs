@@ -1,0 +1,195 @@
+//! Every tenant operation, each in one place: register, suspend, activate, retry, soft
+//! delete, purge, and the reconciler's re-provision. Each owns its transaction (the tenant
+//! row locked, the move checked by `TenantStatus::can_become`, a new generation counted),
+//! its job record, its queue message (after commit) and its change event. Handlers, the CLI
+//! and the reconciler call these; none writes that sequence itself.
+
+use crate::entity::tenants as entity;
+use crate::events;
+use crate::jobs::enqueue_after_commit;
+use crate::repo::jobs::{self, Job, JobKind};
+use crate::repo::tenants::{self, Tenant};
+use crate::state::AppState;
+use sea_orm::{ActiveModelTrait, DatabaseTransaction, Set, TransactionTrait};
+use tenancy_core::domain::{Email, Plan, TenantSlug, TenantStatus};
+use tenancy_core::{ApiError, ErrorCode};
+use uuid::Uuid;
+
+/// A tenant to register; the admin password arrives hashed.
+pub(crate) struct NewTenant {
+    pub slug: TenantSlug,
+    pub name: String,
+    pub plan: Plan,
+    pub admin_email: Email,
+    pub admin_password_hash: String,
+}
+
+/// Registers a tenant as `provisioning` and queues its provisioning job.
+pub(crate) async fn register(state: &AppState, new: NewTenant) -> Result<(Tenant, Job), ApiError> {
+    let id = Uuid::new_v4();
+    let db_name = format!(
+        "{}{}",
+        state.settings.tenant_db_prefix,
+        new.slug.as_identifier()
+    );
+    let now = chrono::Utc::now().fixed_offset();
+    let txn = state.db.begin().await?;
+    let tenant = entity::ActiveModel {
+        id: Set(id),
+        slug: Set(new.slug.to_string()),
+        name: Set(new.name),
+        plan: Set(new.plan),
+        status: Set(TenantStatus::Provisioning),
+        generation: Set(1),
+        db_name: Set(db_name.clone()),
+        db_role: Set(db_name),
+        db_password_sealed: Set(None),
+        db_key_version: Set(None),
+        seed_admin_email: Set(Some(new.admin_email.to_string())),
+        seed_admin_password_hash: Set(Some(new.admin_password_hash)),
+        created_at: Set(now),
+        updated_at: Set(now),
+        deleted_at: Set(None),
+        purged_at: Set(None),
+    }
+    .insert(&txn)
+    .await
+    .map_err(|e| match ApiError::from(e) {
+        err if err.code == ErrorCode::Conflict => {
+            ApiError::conflict(format!("slug `{}` is already taken", new.slug))
+        }
+        err => err,
+    })?;
+    let job = queue_job(state, &txn, &tenant, JobKind::Provision).await?;
+    txn.commit().await?;
+    enqueue_after_commit(state, &job).await;
+    tracing::info!(tenant.id = %id, job.id = %job.id, "tenant registered, provisioning queued");
+    Ok((tenant, job))
+}
+
+/// `active` -> `suspended`; the app plane stops serving the tenant within seconds.
+pub(crate) async fn suspend(state: &AppState, tenant: &Tenant) -> Result<Tenant, ApiError> {
+    change(state, tenant, TenantStatus::Suspended).await
+}
+
+/// `suspended` -> `active`.
+pub(crate) async fn activate(state: &AppState, tenant: &Tenant) -> Result<Tenant, ApiError> {
+    change(state, tenant, TenantStatus::Active).await
+}
+
+/// Soft delete: the tenant stops being served; its database is kept.
+pub(crate) async fn soft_delete(state: &AppState, tenant: &Tenant) -> Result<Tenant, ApiError> {
+    change(state, tenant, TenantStatus::Deleted).await
+}
+
+/// `failed` -> `provisioning` with a new provisioning job.
+pub(crate) async fn retry(state: &AppState, tenant: &Tenant) -> Result<(Tenant, Job), ApiError> {
+    let txn = state.db.begin().await?;
+    let current = locked(&txn, tenant).await?;
+    if current.status != TenantStatus::Failed {
+        return Err(ApiError::conflict(format!(
+            "tenant is {}; only a failed tenant can be re-provisioned",
+            current.status.as_str()
+        )));
+    }
+    let moved = tenants::set_status(&txn, current.id, TenantStatus::Provisioning).await?;
+    let job = queue_job(state, &txn, &moved, JobKind::Provision).await?;
+    txn.commit().await?;
+    enqueue_after_commit(state, &job).await;
+    events::publish(state, &moved).await;
+    tracing::info!(tenant.id = %moved.id, job.id = %job.id, "provisioning re-queued");
+    Ok((moved, job))
+}
+
+/// Marks the tenant `deleted` (if it is not yet) and queues the drop of its database and
+/// role. The new generation fences any provisioning still running: it stops at its next
+/// step, and the purge waits for it on the tenant's job lock.
+pub(crate) async fn purge(state: &AppState, tenant: &Tenant) -> Result<(Tenant, Job), ApiError> {
+    let txn = state.db.begin().await?;
+    let current = locked(&txn, tenant).await?;
+    if jobs::has_open(&txn, current.id, JobKind::Purge).await? {
+        return Err(ApiError::conflict(
+            "a purge is already queued for this tenant",
+        ));
+    }
+    if current.status != TenantStatus::Deleted && !current.status.can_become(TenantStatus::Deleted)
+    {
+        return Err(refused(&current, TenantStatus::Deleted));
+    }
+    let deleted = tenants::set_status(&txn, current.id, TenantStatus::Deleted).await?;
+    let job = queue_job(state, &txn, &deleted, JobKind::Purge).await?;
+    txn.commit().await?;
+    enqueue_after_commit(state, &job).await;
+    events::publish(state, &deleted).await;
+    tracing::info!(tenant.id = %deleted.id, job.id = %job.id, "tenant purge queued");
+    Ok((deleted, job))
+}
+
+/// A tenant left in `provisioning` without an open job gets one (reconciler).
+pub(crate) async fn reprovision(state: &AppState, tenant: &Tenant) -> Result<Job, ApiError> {
+    let txn = state.db.begin().await?;
+    let current = locked(&txn, tenant).await?;
+    if current.status != TenantStatus::Provisioning
+        || jobs::has_open(&txn, current.id, JobKind::Provision).await?
+    {
+        return Err(ApiError::conflict(
+            "tenant no longer needs a provisioning job",
+        ));
+    }
+    let job = queue_job(state, &txn, &current, JobKind::Provision).await?;
+    txn.commit().await?;
+    enqueue_after_commit(state, &job).await;
+    tracing::info!(tenant.slug = %current.slug, job.id = %job.id, "tenant stuck in provisioning: new job");
+    Ok(job)
+}
+
+/// Moves the tenant to `to`; already there answers it unchanged (idempotent), a move the
+/// lifecycle forbids is a 409.
+async fn change(state: &AppState, tenant: &Tenant, to: TenantStatus) -> Result<Tenant, ApiError> {
+    let txn = state.db.begin().await?;
+    let current = locked(&txn, tenant).await?;
+    if current.status == to {
+        return Ok(current);
+    }
+    if !current.status.can_become(to) {
+        return Err(refused(&current, to));
+    }
+    let moved = tenants::set_status(&txn, current.id, to).await?;
+    txn.commit().await?;
+    tracing::info!(tenant.id = %moved.id, from = current.status.as_str(), to = to.as_str(), "tenant status changed");
+    events::publish(state, &moved).await;
+    Ok(moved)
+}
+
+async fn locked(txn: &DatabaseTransaction, tenant: &Tenant) -> Result<Tenant, ApiError> {
+    tenants::lock(txn, tenant.id).await?.ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::TenantNotFound,
+            format!("no tenant `{}`", tenant.slug),
+        )
+    })
+}
+
+fn refused(tenant: &Tenant, to: TenantStatus) -> ApiError {
+    ApiError::conflict(format!(
+        "tenant is {}; it cannot become {}",
+        tenant.status.as_str(),
+        to.as_str()
+    ))
+}
+
+async fn queue_job(
+    state: &AppState,
+    txn: &DatabaseTransaction,
+    tenant: &Tenant,
+    kind: JobKind,
+) -> Result<Job, ApiError> {
+    Ok(jobs::insert(
+        txn,
+        tenant.id,
+        kind,
+        tenant.generation,
+        state.settings.job_max_attempts,
+    )
+    .await?)
+}
