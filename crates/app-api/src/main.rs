@@ -24,7 +24,6 @@ async fn main() -> ExitCode {
     let _ = dotenvy::dotenv();
     Cli::parse();
     tenancy_core::observability::init_tracing("info", std::io::stderr);
-    tenancy_core::observability::catalogue::register_app_plane();
     match run().await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -43,6 +43,8 @@ fn control_pool(settings: &Settings) -> anyhow::Result<deadpool_postgres::Pool> 
 
 pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     let _ = tenancy_core::observability::metrics_handle();
+    // Every family described and at zero before the first event or scrape.
+    tenancy_core::observability::catalogue::register_app_plane();
     let control = control_pool(&settings)?;
     // Fail fast on a wrong URL rather than on the first request.
     drop(

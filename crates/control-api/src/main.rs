@@ -3,7 +3,6 @@
 use clap::Parser;
 use control_api::cli::{self, Cli, Command};
 use std::process::ExitCode;
-use tenancy_core::observability::catalogue;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -17,9 +16,6 @@ async fn main() -> ExitCode {
         cli.command,
         None | Some(Command::Serve { .. }) | Some(Command::Worker)
     );
-    if service {
-        catalogue::register_control_plane();
-    }
     match cli::run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if service => {

@@ -107,6 +107,8 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
 async fn build_state_with_hooks(settings: Settings, hooks: Hooks) -> anyhow::Result<AppState> {
     // Install the recorder before anything records.
     let _ = tenancy_core::observability::metrics_handle();
+    // Every family described and at zero before the first event or scrape.
+    tenancy_core::observability::catalogue::register_control_plane();
     let db = connect_control_db(&settings.control_database_url).await?;
     migrate(&db).await?;
     let redis = connect_redis(&settings.redis_url).await?;
