@@ -4,6 +4,7 @@
 pub mod directory;
 pub mod events;
 pub mod pools;
+pub mod rate_limit;
 pub mod resolve;
 
 pub use directory::{Directory, TenantRecord};

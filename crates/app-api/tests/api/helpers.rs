@@ -22,6 +22,8 @@ pub struct Platform {
     pub client: reqwest::Client,
     pub control_token: String,
     pub names: TestNames,
+    /// The environment both planes were booted from (for booting another replica).
+    pub env: HashMap<String, String>,
     control_app: Option<control_api::startup::Running>,
     app_api: Option<app_api::startup::Running>,
     _cleanup: Arc<Cleanup>,
@@ -119,6 +121,7 @@ pub async fn spawn_platform_with(overrides: &[(&str, &str)]) -> Platform {
         client,
         control_token,
         names,
+        env,
         control_app: Some(control_app),
         app_api: Some(app_api),
         _cleanup: cleanup,

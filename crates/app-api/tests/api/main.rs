@@ -8,5 +8,6 @@ mod auth;
 mod helpers;
 mod operations;
 mod pools;
+mod rate_limit;
 mod resolution;
 mod tickets;
