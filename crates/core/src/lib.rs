@@ -5,8 +5,10 @@ pub mod config;
 pub mod crypto;
 pub mod domain;
 pub mod error;
+pub mod forwarded;
 pub mod jwt;
 pub mod observability;
 pub mod password;
+pub mod throttle;
 
 pub use error::{ApiError, ErrorCode};

@@ -6,6 +6,7 @@
 mod auth;
 mod helpers;
 mod lifecycle;
+mod login_throttle;
 mod operations;
 mod provisioning;
 mod recovery;
