@@ -86,6 +86,20 @@ struct Lease {
     remaining: u32,
     reset_at: Instant,
     expires: Instant,
+    /// Requests of this replica asking Redis right now.
+    fetching: u32,
+}
+
+impl Lease {
+    fn empty(now: Instant) -> Self {
+        Self {
+            tokens: 0,
+            remaining: 0,
+            reset_at: now,
+            expires: now,
+            fetching: 0,
+        }
+    }
 }
 
 /// The shared limiter (cheap to clone).
@@ -123,47 +137,66 @@ impl RateLimiter {
     /// Takes one request from `tenant`'s allowance of `rate` per second.
     pub async fn check(&self, tenant: Uuid, rate: u32) -> Decision {
         let now = Instant::now();
-        if let Some(d) = self.spend_local(tenant, now) {
-            return d;
-        }
-        let interval_us = 1_000_000 / u64::from(rate.max(1));
-        let mut conn = self.inner.redis.clone();
-        let mut invocation = self
-            .inner
-            .script
-            .key(format!("{}{tenant}", self.inner.key_prefix));
-        invocation
-            .arg(interval_us)
-            .arg(rate.max(1))
-            .arg(batch_size(rate));
-        let call = invocation.invoke_async::<(u32, u64, u32, u64)>(&mut conn);
-        let (granted, retry_us, remaining, reset_us) =
-            match tokio::time::timeout(REDIS_WAIT, call).await {
-                Ok(Ok(reply)) => reply,
-                Ok(Err(e)) => return self.fail_open(&e),
-                Err(_) => return self.fail_open(&"no answer within 250 ms"),
-            };
+        let want = match self.spend_local(tenant, now, rate) {
+            Ok(d) => return d,
+            Err(want) => want,
+        };
+        let reply = self.ask_redis(tenant, rate, want).await;
+        self.end_fetch(tenant);
+        let (granted, retry_us, remaining, reset_us) = match reply {
+            Ok(reply) => reply,
+            Err(d) => return d,
+        };
         if granted == 0 {
             // Concurrent misses may have leased more than they spent meanwhile.
-            if let Some(d) = self.spend_local(tenant, Instant::now()) {
+            if let Some(d) = self.take_local(tenant, Instant::now()) {
                 return d;
             }
             return Decision::Limited {
                 retry_after_secs: retry_us.div_ceil(1_000_000).max(1),
             };
         }
+        self.store(tenant, now, granted, remaining, reset_us)
+    }
+
+    /// One run of the GCRA script asking for `want` requests.
+    async fn ask_redis(
+        &self,
+        tenant: Uuid,
+        rate: u32,
+        want: u32,
+    ) -> Result<(u32, u64, u32, u64), Decision> {
+        let interval_us = 1_000_000 / u64::from(rate.max(1));
+        let mut conn = self.inner.redis.clone();
+        let mut invocation = self
+            .inner
+            .script
+            .key(format!("{}{tenant}", self.inner.key_prefix));
+        invocation.arg(interval_us).arg(rate.max(1)).arg(want);
+        let call = invocation.invoke_async::<(u32, u64, u32, u64)>(&mut conn);
+        match tokio::time::timeout(REDIS_WAIT, call).await {
+            Ok(Ok(reply)) => Ok(reply),
+            Ok(Err(e)) => Err(self.fail_open(&e)),
+            Err(_) => Err(self.fail_open(&"no answer within 250 ms")),
+        }
+    }
+
+    /// Keeps what Redis granted beyond this request for the next ones.
+    fn store(
+        &self,
+        tenant: Uuid,
+        now: Instant,
+        granted: u32,
+        remaining: u32,
+        reset_us: u64,
+    ) -> Decision {
         let reset_at = now + Duration::from_micros(reset_us);
         let mut leases = self.leases();
         // Stale leases of other tenants go while we hold the lock anyway.
         if leases.len() > 1024 {
-            leases.retain(|_, l| l.expires > now);
+            leases.retain(|_, l| l.expires > now || l.fetching > 0);
         }
-        let lease = leases.entry(tenant).or_insert(Lease {
-            tokens: 0,
-            remaining,
-            reset_at,
-            expires: now,
-        });
+        let lease = leases.entry(tenant).or_insert_with(|| Lease::empty(now));
         if lease.expires <= now {
             lease.tokens = 0;
         }
@@ -186,7 +219,30 @@ impl RateLimiter {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    fn spend_local(&self, tenant: Uuid, now: Instant) -> Option<Decision> {
+    /// A request from the local lease, or else how many to ask Redis for: a whole batch
+    /// only if no other request is already asking, so concurrent misses do not each take one.
+    fn spend_local(&self, tenant: Uuid, now: Instant, rate: u32) -> Result<Decision, u32> {
+        if let Some(d) = self.take_local(tenant, now) {
+            return Ok(d);
+        }
+        let mut leases = self.leases();
+        let lease = leases.entry(tenant).or_insert_with(|| Lease::empty(now));
+        let want = if lease.fetching == 0 {
+            batch_size(rate)
+        } else {
+            1
+        };
+        lease.fetching += 1;
+        Err(want)
+    }
+
+    fn end_fetch(&self, tenant: Uuid) {
+        if let Some(l) = self.leases().get_mut(&tenant) {
+            l.fetching = l.fetching.saturating_sub(1);
+        }
+    }
+
+    fn take_local(&self, tenant: Uuid, now: Instant) -> Option<Decision> {
         let mut leases = self.leases();
         let lease = leases.get_mut(&tenant)?;
         if lease.tokens == 0 || lease.expires <= now {

@@ -6,6 +6,7 @@
 
 mod auth;
 mod helpers;
+mod login_flood;
 mod login_throttle;
 mod operations;
 mod pools;

@@ -29,7 +29,7 @@ pub struct TokenResponse {
 #[utoipa::path(
     request_body = LoginRequest,
     params(("X-Tenant-Slug" = String, Header)),
-    responses((status = 200, body = TokenResponse), (status = 401), (status = 429, description = "too many failed logins")),
+    responses((status = 200, body = TokenResponse), (status = 401), (status = 429, description = "too many failed logins"), (status = 503, description = "too many password checks at once")),
     tag = "auth"
 )]
 #[post("/auth/login")]
@@ -59,9 +59,7 @@ pub async fn login(
     let hash = found
         .as_ref()
         .map_or_else(|| password::dummy_hash().to_string(), |f| f.1.clone());
-    let ok = web::block(move || password::verify(&password, &hash))
-        .await
-        .map_err(ApiError::internal)?;
+    let ok = password::verify_bounded(password, hash).await?;
     let Some((id, _, role, active)) = found.filter(|f| ok && f.3) else {
         throttle.failed().await;
         return Err(ApiError::unauthorized("invalid email or password"));

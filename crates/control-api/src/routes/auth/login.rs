@@ -62,9 +62,7 @@ pub async fn login(
         || password::dummy_hash().to_string(),
         |a| a.password_hash.clone(),
     );
-    let ok = web::block(move || password::verify(&password, &hash))
-        .await
-        .map_err(ApiError::internal)?;
+    let ok = password::verify_bounded(password, hash).await?;
     let Some(admin) = admin.filter(|_| ok) else {
         throttle.failed().await;
         return Err(refused());
