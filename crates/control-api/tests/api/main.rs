@@ -13,3 +13,4 @@ mod recovery;
 mod secrets;
 mod startup;
 mod validation;
+mod weak_secrets;
