@@ -101,7 +101,7 @@ pub fn dummy_hash() -> &'static str {
 /// fit in [`HASH_MEMORY_BUDGET`].
 pub fn hash_concurrency() -> usize {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    cores.min(HASH_MEMORY_BUDGET / HASH_MEMORY_BYTES).max(1)
+    cores.clamp(1, HASH_MEMORY_BUDGET / HASH_MEMORY_BYTES)
 }
 
 type Job = Box<dyn FnOnce() + Send>;
