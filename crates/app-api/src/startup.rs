@@ -4,6 +4,7 @@
 use crate::routes;
 use crate::settings::Settings;
 use crate::state::AppState;
+use crate::tenancy::rate_limit::RateLimiter;
 use crate::tenancy::{Directory, PoolFactory, events};
 use anyhow::Context;
 use deadpool_postgres::{ManagerConfig, RecyclingMethod};
@@ -80,12 +81,14 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         .max_capacity(200_000)
         .time_to_live(Duration::from_secs(5))
         .build();
+    let limiter = RateLimiter::new(redis.clone(), &settings.redis_prefix);
     Ok(AppState {
         directory,
         pools,
         jwt,
         users,
         redis,
+        limiter,
         settings: Arc::new(settings),
     })
 }

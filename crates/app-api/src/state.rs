@@ -1,6 +1,7 @@
 //! What every handler shares.
 
 use crate::settings::Settings;
+use crate::tenancy::rate_limit::RateLimiter;
 use crate::tenancy::{Directory, PoolFactory};
 use moka::future::Cache;
 use std::sync::Arc;
@@ -22,5 +23,6 @@ pub struct AppState {
     pub jwt: JwtKeys,
     pub users: Cache<(Uuid, Uuid), UserAccess>,
     pub redis: redis::aio::ConnectionManager,
+    pub limiter: RateLimiter,
     pub settings: Arc<Settings>,
 }

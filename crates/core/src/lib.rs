@@ -7,11 +7,13 @@ pub mod config;
 pub mod crypto;
 pub mod domain;
 pub mod error;
+pub mod forwarded;
 pub mod http;
 pub mod jwt;
 pub mod observability;
 pub mod password;
 #[cfg(feature = "sea-orm")]
 pub mod sea_orm_error;
+pub mod throttle;
 
 pub use error::{ApiError, ErrorCode};

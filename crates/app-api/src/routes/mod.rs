@@ -8,6 +8,7 @@ pub mod openapi;
 pub mod tickets;
 pub mod users;
 
+use crate::tenancy::rate_limit;
 use crate::tenancy::resolve::resolve_tenant;
 use actix_web::middleware::from_fn;
 use actix_web::web;
@@ -30,6 +31,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(openapi::spec)
     .service(
         web::scope("/v1")
+            // The last `wrap` runs first: the tenant is resolved, then its rate checked.
+            .wrap(from_fn(rate_limit::enforce))
             .wrap(from_fn(resolve_tenant))
             .service(auth::login::login)
             .service(users::me::me)

@@ -4,6 +4,7 @@
 pub mod directory;
 pub mod events;
 mod pool;
+pub mod rate_limit;
 pub mod resolve;
 
 pub use directory::{Directory, TenantRecord};

@@ -5,9 +5,11 @@
 #![allow(clippy::unwrap_used)]
 
 mod auth;
-mod observability;
+mod login_flood;
+mod login_throttle;
 mod operations;
 mod pools;
+mod rate_limit;
 mod resolution;
 mod stored_values;
 mod tickets;

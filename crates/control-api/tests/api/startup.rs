@@ -19,7 +19,7 @@ fn run(env: &[(&str, &str)]) -> (bool, String) {
 
 #[test]
 fn start_up_is_refused_without_or_with_weak_secrets_naming_the_variable() {
-    let key = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="; // 32 bytes, base64
+    let key = "Ja6xtXyE+XRjiyh33NUl84wHc/6JzzTMP2ldEOG+EAk="; // 32 random bytes, base64
     let jwt = "a-control-plane-secret-of-enough-length!";
     let base = [
         (

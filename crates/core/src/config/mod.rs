@@ -65,6 +65,48 @@ where
     }
 }
 
+/// Placeholder words that mean "nobody chose a secret" (compared case-blind, after removing
+/// everything but letters and digits).
+const PLACEHOLDERS: [&str; 10] = [
+    "changeme",
+    "changemechangeme",
+    "replaceme",
+    "password",
+    "secret",
+    "yoursecret",
+    "yoursecrethere",
+    "example",
+    "default",
+    "todo",
+];
+
+/// Why `bytes` cannot be a secret, if they cannot; never mentions the value itself.
+/// `min_distinct`: fewest different byte values a real secret of this kind shows.
+pub fn weakness(bytes: &[u8], min_distinct: usize) -> Option<&'static str> {
+    if bytes.iter().all(|b| *b == 0) {
+        return Some("is all zero bytes");
+    }
+    let letters: String = bytes
+        .iter()
+        .filter(|b| b.is_ascii_alphanumeric())
+        .map(|b| b.to_ascii_lowercase() as char)
+        .collect();
+    if PLACEHOLDERS.iter().any(|p| letters == *p) {
+        return Some("is a placeholder, not a secret");
+    }
+    // A short unit repeated (`aaaa...`, `changemechangeme...`, `abcabc...`).
+    let n = bytes.len();
+    if (1..=n / 2).any(|p| bytes.iter().enumerate().all(|(i, b)| *b == bytes[i % p])) {
+        return Some("is a short pattern repeated");
+    }
+    let mut seen = [false; 256];
+    bytes.iter().for_each(|b| seen[usize::from(*b)] = true);
+    if seen.iter().filter(|s| **s).count() < min_distinct {
+        return Some("has too few distinct characters to be random");
+    }
+    None
+}
+
 /// A signing secret: present and at least [`MIN_JWT_SECRET_BYTES`] long.
 pub fn jwt_secret(env: &dyn Env, var: &'static str) -> Result<SecretString, ConfigError> {
     let raw = required(env, var)?;
@@ -72,6 +114,12 @@ pub fn jwt_secret(env: &dyn Env, var: &'static str) -> Result<SecretString, Conf
         return Err(ConfigError::Invalid {
             var,
             reason: format!("must be at least {MIN_JWT_SECRET_BYTES} bytes long"),
+        });
+    }
+    if let Some(why) = weakness(raw.as_bytes(), 8) {
+        return Err(ConfigError::Invalid {
+            var,
+            reason: format!("{why}; use e.g. `openssl rand -base64 48`"),
         });
     }
     Ok(SecretString::from(raw))
@@ -92,6 +140,13 @@ pub fn master_key(env: &dyn Env, var: &'static str) -> Result<SecretBox<[u8; 32]
             var,
             reason: format!("must decode to 32 bytes, got {}", b.len()),
         })?;
+    // 32 random bytes show about 30 distinct values; fewer than 16 is not random.
+    if let Some(why) = weakness(&key, 16) {
+        return Err(ConfigError::Invalid {
+            var,
+            reason: format!("{why}; use e.g. `openssl rand -base64 32`"),
+        });
+    }
     Ok(SecretBox::new(Box::new(key)))
 }
 
@@ -113,8 +168,44 @@ mod tests {
         assert!(err.is_some_and(|e| e.to_string().contains("MASTER_KEY")));
         assert!(master_key(&env(&[]), "MASTER_KEY").is_err());
         assert!(master_key(&env(&[("MASTER_KEY", "not base64!")]), "MASTER_KEY").is_err());
-        let good = base64::engine::general_purpose::STANDARD.encode([7u8; 32]);
+        let good = base64::engine::general_purpose::STANDARD.encode(rand::random::<[u8; 32]>());
         assert!(master_key(&env(&[("MASTER_KEY", &good)]), "MASTER_KEY").is_ok());
+    }
+
+    #[test]
+    fn weak_secrets_are_refused_without_echoing_them() {
+        let zero = base64::engine::general_purpose::STANDARD.encode([0u8; 32]);
+        let few = base64::engine::general_purpose::STANDARD.encode([1u8, 2, 3, 4].repeat(8));
+        for (var, value) in [("MASTER_KEY", zero.as_str()), ("MASTER_KEY", few.as_str())] {
+            let e = master_key(&env(&[(var, value)]), var)
+                .err()
+                .unwrap()
+                .to_string();
+            assert!(e.starts_with("MASTER_KEY is invalid"), "{e}");
+            assert!(!e.contains(value), "{e}");
+        }
+        let a32 = "a".repeat(32);
+        let changeme = "changeme".repeat(4);
+        let abc = "abcdefg".repeat(6);
+        for value in [
+            a32.as_str(),
+            changeme.as_str(),
+            abc.as_str(),
+            "CHANGE-ME-CHANGE-ME-CHANGE-ME-CHANGE-ME",
+            "your-secret-here________________________",
+            "ababababcdcdcdcdababababcdcdcdcdeeee",
+        ] {
+            let e = jwt_secret(&env(&[("APP_JWT_SECRET", value)]), "APP_JWT_SECRET")
+                .err()
+                .unwrap_or_else(|| panic!("{value} passed"))
+                .to_string();
+            assert!(e.starts_with("APP_JWT_SECRET is invalid"), "{e}");
+            assert!(!e.contains(value), "{e}");
+        }
+        let good = format!("app-secret-{}", uuid::Uuid::new_v4());
+        assert!(jwt_secret(&env(&[("S", &good)]), "S").is_ok());
+        let random = base64::engine::general_purpose::STANDARD.encode(rand::random::<[u8; 32]>());
+        assert!(master_key(&env(&[("K", &random)]), "K").is_ok());
     }
 
     #[test]

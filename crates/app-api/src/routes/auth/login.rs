@@ -3,21 +3,23 @@
 use crate::repo::users;
 use crate::state::AppState;
 use crate::tenancy::Tenant;
-use actix_web::{HttpResponse, post, web};
+use actix_web::{HttpRequest, HttpResponse, post, web};
 use tenancy_core::http::login::{LoginRequest, MAX_EMAIL_LEN, TokenResponse};
 use tenancy_core::jwt::{APP_AUDIENCE, AppClaims};
+use tenancy_core::throttle::LoginThrottle;
 use tenancy_core::{ApiError, password};
 
 /// Logs a tenant user in.
 #[utoipa::path(
     request_body = LoginRequest,
     params(("X-Tenant-Slug" = String, Header)),
-    responses((status = 200, body = TokenResponse), (status = 401)),
+    responses((status = 200, body = TokenResponse), (status = 401), (status = 429, description = "too many failed logins"), (status = 503, description = "too many password checks at once")),
     tag = "auth"
 )]
 #[post("/auth/login")]
 #[tracing::instrument(skip_all)]
 pub async fn login(
+    req: HttpRequest,
     state: web::Data<AppState>,
     tenant: Tenant,
     body: web::Json<LoginRequest>,
@@ -26,6 +28,14 @@ pub async fn login(
     if email.len() > MAX_EMAIL_LEN {
         return Err(ApiError::unauthorized("invalid email or password"));
     }
+    let throttle = LoginThrottle::new(
+        &state.redis,
+        &state.settings.redis_prefix,
+        &format!("app:{}", tenant.id()),
+        &email,
+        tenancy_core::forwarded::peer_ip(&req),
+    );
+    throttle.check().await?;
     let found = {
         let db = tenant.db().await?;
         users::credentials(&db, email.trim()).await?
@@ -33,12 +43,12 @@ pub async fn login(
     let hash = found
         .as_ref()
         .map_or_else(|| password::dummy_hash().to_string(), |f| f.1.clone());
-    let ok = web::block(move || password::verify(&password, &hash))
-        .await
-        .map_err(ApiError::internal)?;
-    let (id, _, role, active) = found
-        .filter(|f| ok && f.3)
-        .ok_or_else(|| ApiError::unauthorized("invalid email or password"))?;
+    let ok = password::verify_bounded(password, hash).await?;
+    let Some((id, _, role, active)) = found.filter(|f| ok && f.3) else {
+        throttle.failed().await;
+        return Err(ApiError::unauthorized("invalid email or password"));
+    };
+    throttle.succeeded().await;
     debug_assert!(active);
     let (iat, exp) = state.jwt.lifetime();
     let token = state.jwt.sign(&AppClaims {

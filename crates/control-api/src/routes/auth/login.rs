@@ -2,27 +2,37 @@
 
 use crate::repo::admins;
 use crate::state::AppState;
-use actix_web::{HttpResponse, post, web};
+use actix_web::{HttpRequest, HttpResponse, post, web};
 use tenancy_core::ApiError;
 use tenancy_core::domain::Email;
 use tenancy_core::http::login::{LoginRequest, TokenResponse};
 use tenancy_core::jwt::{CONTROL_AUDIENCE, ControlClaims};
 use tenancy_core::password;
+use tenancy_core::throttle::LoginThrottle;
 
 /// Logs a super-admin in.
 #[utoipa::path(
     request_body = LoginRequest,
-    responses((status = 200, body = TokenResponse), (status = 401, description = "wrong email or password")),
+    responses((status = 200, body = TokenResponse), (status = 401, description = "wrong email or password"), (status = 429, description = "too many failed logins")),
     tag = "auth"
 )]
 #[post("/v1/auth/login")]
 #[tracing::instrument(skip_all)]
 pub async fn login(
+    req: HttpRequest,
     state: web::Data<AppState>,
     body: web::Json<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let LoginRequest { email, password } = body.into_inner();
     let refused = || ApiError::unauthorized("invalid email or password");
+    let throttle = LoginThrottle::new(
+        &state.redis,
+        &state.settings.redis_prefix,
+        "control",
+        &email,
+        tenancy_core::forwarded::peer_ip(&req),
+    );
+    throttle.check().await?;
     let admin = match Email::parse(&email) {
         Ok(email) => admins::find_by_email(&state.db, &email).await?,
         Err(_) => None,
@@ -32,10 +42,12 @@ pub async fn login(
         || password::dummy_hash().to_string(),
         |a| a.password_hash.clone(),
     );
-    let ok = web::block(move || password::verify(&password, &hash))
-        .await
-        .map_err(ApiError::internal)?;
-    let admin = admin.filter(|_| ok).ok_or_else(refused)?;
+    let ok = password::verify_bounded(password, hash).await?;
+    let Some(admin) = admin.filter(|_| ok) else {
+        throttle.failed().await;
+        return Err(refused());
+    };
+    throttle.succeeded().await;
     let (iat, exp) = state.jwt.lifetime();
     let token = state.jwt.sign(&ControlClaims {
         sub: admin.id,
