@@ -7,6 +7,7 @@
 mod auth;
 mod observability;
 mod operations;
+mod pgbouncer;
 mod pools;
 mod resolution;
 mod stored_values;
