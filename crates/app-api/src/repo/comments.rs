@@ -1,7 +1,7 @@
 //! Comments on tickets; internal notes are for staff only.
 
-use chrono::{DateTime, Utc};
 use crate::tenancy::TenantConn;
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use tenancy_core::ApiError;
 use tokio_postgres::Row;

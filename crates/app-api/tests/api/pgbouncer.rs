@@ -57,9 +57,7 @@ impl Bouncer {
         let role = format!("pgb_auth_{suffix}");
         let password = uuid::Uuid::new_v4().simple().to_string();
         // auth.sql as an operator applies it, for a role of this test's own.
-        let admin = pg_connect(&pg_admin_url())
-            .await
-            .unwrap();
+        let admin = pg_connect(&pg_admin_url()).await.unwrap();
         admin
             .batch_execute(&repo_file("pgbouncer/auth.sql").replace("pgbouncer_auth", &role))
             .await
@@ -180,11 +178,7 @@ impl Drop for Bouncer {
                 .enable_all()
                 .build()?;
             rt.block_on(async {
-                let admin = pg_connect(&with_database(
-                    &pg_admin_url(),
-                    "postgres",
-                ))
-                .await?;
+                let admin = pg_connect(&with_database(&pg_admin_url(), "postgres")).await?;
                 admin
                     .batch_execute(&format!("DROP OWNED BY {role}; DROP ROLE IF EXISTS {role}"))
                     .await?;

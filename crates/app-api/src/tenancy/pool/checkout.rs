@@ -5,8 +5,8 @@
 
 use super::budget::{BudgetPolicy, PoolView};
 use super::manager::{BudgetedManager, ConnError};
-use deadpool::managed::{self, PoolError};
 use crate::settings::StatementMode;
+use deadpool::managed::{self, PoolError};
 use deadpool_postgres::ClientWrapper;
 use futures::TryStreamExt;
 use std::sync::Arc;
