@@ -37,7 +37,7 @@ pgbouncer_ini() {
   if [ "$(printf '%s\n1.21\n' "$v" | sort -V | head -1)" = 1.21 ]; then
     echo pgbouncer/pgbouncer.ini
   else
-    log "pgbouncer $v: using pgbouncer-1.18.ini; each tenant database then needs the per-tenant step in pgbouncer/README.md"
+    log "pgbouncer $v: using pgbouncer-1.18.ini (unnamed statements; provisioning installs the auth lookup per tenant)"
     echo pgbouncer/pgbouncer-1.18.ini
   fi
 }
@@ -101,6 +101,10 @@ if [ "${DEV_PGBOUNCER:-}" = 1 ]; then
   start_pgbouncer
   # app-api reaches tenant databases through pgbouncer; everything else stays direct.
   export TENANT_DB_HOST=127.0.0.1 TENANT_DB_PORT=$PGBOUNCER_PORT
+  if [ "$(pgbouncer_ini 2>/dev/null)" = pgbouncer/pgbouncer-1.18.ini ]; then
+    # 1.18 keeps no prepared statements and looks passwords up in each tenant database.
+    export TENANT_DB_STATEMENTS=unnamed TENANT_DB_POOLER_AUTH_ROLE=pgbouncer_auth
+  fi
 fi
 "$BIN/control-api" migrate
 

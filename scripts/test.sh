@@ -8,9 +8,10 @@ cd "$(dirname "$0")/.."
 
 ensure_postgres
 ensure_redis
-# docker-compose checks the compose file; promtool checks /metrics (tests skip it, with a
-# note, where it is missing; here it is installed so CI always runs it).
-ensure_tools docker-compose:docker-compose promtool:prometheus
+# docker-compose checks the compose file; promtool checks /metrics; pgbouncer serves the
+# transaction-pooling test, which starts its own (tests skip these, with a note, where
+# they are missing; here they are installed so CI always runs them).
+ensure_tools docker-compose:docker-compose promtool:prometheus pgbouncer:pgbouncer
 export TEST_PG_URL="$PG_SUPERUSER_URL"
 export TEST_REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
 if [ "${CI:-}" = true ] && [ -z "${CARGO_TARGET_DIR:-}" ]; then

@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use actix_web::test::TestRequest;
-use app_api::settings::PoolLimits;
+use app_api::settings::{PoolLimits, StatementMode};
 use app_api::tenancy::resolve::requested_slug;
 use app_api::tenancy::{Directory, PoolFactory, TenantRecord};
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -98,7 +98,13 @@ fn pool_factory_hit(c: &mut Criterion) {
     let record = record(&keyring);
     let pools = rt.block_on(async {
         // Built inside the runtime; building a pool opens no connection.
-        let pools = PoolFactory::new(limits, keyring, "127.0.0.1".into(), 1);
+        let pools = PoolFactory::new(
+            limits,
+            keyring,
+            "127.0.0.1".into(),
+            1,
+            StatementMode::Prepared,
+        );
         pools.warm(&record).await.unwrap();
         pools
     });

@@ -27,6 +27,20 @@ pub struct PoolLimits {
     pub health_every: Duration,
 }
 
+tenancy_core::text_enum! {
+    /// How tenant queries reach the server (`TENANT_DB_STATEMENTS`).
+    pub enum StatementMode as "statement mode" {
+        /// Named statements prepared once per connection and reused: the fewest round
+        /// trips, for PostgreSQL itself or a pooler that keeps them (pgbouncer >= 1.21 with
+        /// `max_prepared_statements`).
+        Prepared = "prepared",
+        /// Every query parsed, bound and run as the unnamed statement in one round trip,
+        /// for a transaction pooler that cannot keep prepared statements (pgbouncer 1.18):
+        /// the next query may run on another server connection.
+        Unnamed = "unnamed",
+    }
+}
+
 pub struct Settings {
     pub addr: SocketAddr,
     pub control_database_url: SecretString,
@@ -39,6 +53,7 @@ pub struct Settings {
     pub app_domain: Option<String>,
     pub tenant_db_host: String,
     pub tenant_db_port: u16,
+    pub tenant_db_statements: StatementMode,
     pub pools: PoolLimits,
     /// How long a tenant record is trusted without hearing from the control plane.
     pub tenant_cache_ttl: Duration,
@@ -83,6 +98,11 @@ impl Settings {
             app_domain,
             tenant_db_host: config::optional(env, "TENANT_DB_HOST", "127.0.0.1".to_string())?,
             tenant_db_port: config::optional(env, "TENANT_DB_PORT", 5432)?,
+            tenant_db_statements: config::optional(
+                env,
+                "TENANT_DB_STATEMENTS",
+                StatementMode::Prepared,
+            )?,
             pools: PoolLimits {
                 max_per_tenant,
                 max_total,

@@ -26,6 +26,9 @@ use uuid::Uuid;
 pub(crate) struct Provisioner {
     admin: DatabaseConnection,
     admin_url: SecretString,
+    /// `TENANT_DB_POOLER_AUTH_ROLE`: pgbouncer's auth_query role, given what pgbouncer 1.18
+    /// needs in each tenant database (see `allow_pooler_auth`).
+    pooler_auth_role: Option<String>,
 }
 
 /// A PostgreSQL identifier we generated: only `[a-z0-9_]`, at most 63 bytes.
@@ -111,7 +114,17 @@ impl Provisioner {
         let admin = Database::connect(connect_options(&admin_url, 4))
             .await
             .context("preparing the TENANT_DB_ADMIN_URL pool")?;
-        Ok(Self { admin, admin_url })
+        Ok(Self {
+            admin,
+            admin_url,
+            pooler_auth_role: None,
+        })
+    }
+
+    /// Gives every tenant database the pooler's password lookup (`TENANT_DB_POOLER_AUTH_ROLE`).
+    pub(crate) fn with_pooler_auth_role(mut self, role: Option<String>) -> Self {
+        self.pooler_auth_role = role;
+        self
     }
 
     /// Whether the tenant database server answers (readiness, and before a job runs).
@@ -262,7 +275,48 @@ impl Provisioner {
             .execute_unprepared(&format!("REVOKE ALL ON DATABASE {d} FROM PUBLIC"))
             .await
             .context("revoking CONNECT from PUBLIC")?;
-        Ok(())
+        self.allow_pooler_auth(db).await
+    }
+
+    /// pgbouncer before 1.20 runs its `auth_query` in the database the client asked for,
+    /// logged in as its auth role: that role needs CONNECT here (revoked from PUBLIC just
+    /// before) and the database needs `pgbouncer.user_lookup`, from `pgbouncer/auth.sql`
+    /// (idempotent; the role itself must already exist: it is cluster-wide and its password
+    /// is the operator's). Nothing is done when no pooler auth role is configured.
+    async fn allow_pooler_auth(&self, db: &str) -> anyhow::Result<()> {
+        let Some(role) = self.pooler_auth_role.as_deref() else {
+            return Ok(());
+        };
+        let (d, r) = (ident(db)?, ident(role)?);
+        let exists = self
+            .admin
+            .query_one_raw(sql(
+                "SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1",
+                vec![role.into()],
+            ))
+            .await
+            .context("looking up TENANT_DB_POOLER_AUTH_ROLE")?;
+        if exists.is_none() {
+            bail!("TENANT_DB_POOLER_AUTH_ROLE names no role: run pgbouncer/auth.sql first");
+        }
+        self.admin
+            .execute_unprepared(&format!("GRANT CONNECT ON DATABASE {d} TO {r}"))
+            .await
+            .context("granting CONNECT to the pooler auth role")?;
+        // `ident` allowed only [a-z0-9_], so the name is safe both quoted and as a literal.
+        let script = include_str!("../../../pgbouncer/auth.sql").replace("pgbouncer_auth", role);
+        let mut url = url::Url::parse(self.admin_url.expose_secret())
+            .context("TENANT_DB_ADMIN_URL is not a URL")?;
+        url.set_path(db);
+        let conn = Database::connect(connect_options(&SecretString::from(url.to_string()), 1))
+            .await
+            .context("connecting to the tenant database as the admin role")?;
+        let result = conn
+            .execute_unprepared(&script)
+            .await
+            .context("installing the pooler's password lookup");
+        let _ = conn.close().await;
+        result.map(drop)
     }
 
     /// The URL of the tenant database, logged in as the tenant role.

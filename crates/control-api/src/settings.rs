@@ -17,6 +17,9 @@ pub struct Settings {
     pub redis_prefix: String,
     /// Prefix of tenant database and role names.
     pub tenant_db_prefix: String,
+    /// pgbouncer's auth_query role, granted CONNECT and given its lookup function in every
+    /// tenant database (pgbouncer 1.18); `None` when no pooler needs it.
+    pub tenant_db_pooler_auth_role: Option<String>,
     pub keyring: Keyring,
     pub jwt_secret: SecretString,
     pub token_ttl_secs: u64,
@@ -55,6 +58,21 @@ impl Settings {
                 reason: "must be 1 to 12 of [a-z0-9_]".into(),
             });
         }
+        let tenant_db_pooler_auth_role = env
+            .get("TENANT_DB_POOLER_AUTH_ROLE")
+            .map(|r| r.trim().to_string())
+            .filter(|r| !r.is_empty());
+        if let Some(role) = &tenant_db_pooler_auth_role
+            && (role.len() > 63
+                || !role
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'))
+        {
+            return Err(ConfigError::Invalid {
+                var: "TENANT_DB_POOLER_AUTH_ROLE",
+                reason: "must be a role name of [a-z0-9_]".into(),
+            });
+        }
         Ok(Self {
             addr: config::optional(
                 env,
@@ -67,6 +85,7 @@ impl Settings {
             redis_url: config::required(env, "REDIS_URL").map(SecretString::from)?,
             redis_prefix: config::optional(env, "REDIS_PREFIX", "tenancy".to_string())?,
             tenant_db_prefix,
+            tenant_db_pooler_auth_role,
             keyring: keys.keyring,
             jwt_secret: keys.jwt_secret,
             token_ttl_secs: config::optional(env, "CONTROL_TOKEN_TTL_SECS", 900)?,

@@ -1,10 +1,11 @@
 //! Comments on tickets; internal notes are for staff only.
 
+use crate::tenancy::TenantConn;
 use chrono::{DateTime, Utc};
-use deadpool_postgres::ClientWrapper;
 use serde::Serialize;
 use tenancy_core::ApiError;
 use tokio_postgres::Row;
+use tokio_postgres::types::Type;
 use uuid::Uuid;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -30,37 +31,40 @@ fn comment(row: &Row) -> Result<Comment, tokio_postgres::Error> {
 
 /// A ticket's comments, oldest first; internal notes only when `with_internal`.
 pub(crate) async fn list(
-    db: &ClientWrapper,
+    db: &TenantConn,
     ticket: Uuid,
     with_internal: bool,
 ) -> Result<Vec<Comment>, ApiError> {
-    let stmt = db
-        .prepare_cached(
+    let rows = db
+        .query(
             "SELECT id, ticket_id, author_id, body, internal, created_at FROM comments
              WHERE ticket_id = $1 AND ($2 OR NOT internal) ORDER BY created_at, id LIMIT 1000",
+            &[(&ticket, Type::UUID), (&with_internal, Type::BOOL)],
         )
         .await?;
-    let rows = db.query(&stmt, &[&ticket, &with_internal]).await?;
     Ok(rows.iter().map(comment).collect::<Result<_, _>>()?)
 }
 
 pub(crate) async fn insert(
-    db: &ClientWrapper,
+    db: &TenantConn,
     ticket: Uuid,
     author: Uuid,
     body: &str,
     internal: bool,
 ) -> Result<Comment, ApiError> {
-    let stmt = db
-        .prepare_cached(
+    let row = db
+        .query_one(
             "WITH c AS (INSERT INTO comments (ticket_id, author_id, body, internal) VALUES ($1, $2, $3, $4)
                         RETURNING id, ticket_id, author_id, body, internal, created_at),
                   t AS (UPDATE tickets SET updated_at = now() WHERE id = $1)
              SELECT * FROM c",
+            &[
+                (&ticket, Type::UUID),
+                (&author, Type::UUID),
+                (&body, Type::TEXT),
+                (&internal, Type::BOOL),
+            ],
         )
-        .await?;
-    let row = db
-        .query_one(&stmt, &[&ticket, &author, &body, &internal])
         .await?;
     Ok(comment(&row)?)
 }

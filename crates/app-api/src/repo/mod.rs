@@ -1,4 +1,6 @@
-//! SQL against a tenant's own database, through prepared statements cached per connection.
+//! SQL against a tenant's own database, through `TenantConn`'s query methods (prepared
+//! statements cached per connection, or unnamed ones behind a transaction pooler), each
+//! parameter given with its PostgreSQL type.
 //! Database errors leave by `?` (`From<tokio_postgres::Error> for ApiError`, classified by
 //! SQLSTATE in the core crate); a stored word outside its enum is an error, not a default.
 

@@ -1,11 +1,12 @@
 //! Tickets of one tenant.
 
 use super::Paging;
+use crate::tenancy::{Param, TenantConn};
 use chrono::{DateTime, Utc};
-use deadpool_postgres::ClientWrapper;
 use serde::Serialize;
 use tenancy_core::ApiError;
 use tokio_postgres::Row;
+use tokio_postgres::types::Type;
 use uuid::Uuid;
 
 tenancy_core::text_enum! {
@@ -75,33 +76,33 @@ const WHERE: &str = "($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR 
                      AND ($3::uuid IS NULL OR assignee_id = $3) AND ($4::uuid IS NULL OR requester_id = $4)";
 
 pub(crate) async fn list(
-    db: &ClientWrapper,
+    db: &TenantConn,
     f: &Filter,
     paging: Paging,
 ) -> Result<(Vec<Ticket>, i64), ApiError> {
-    let stmt = db
-        .prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM tickets WHERE {WHERE} ORDER BY created_at DESC, id LIMIT $5 OFFSET $6"
-        ))
-        .await?;
-    let count = db
-        .prepare_cached(&format!("SELECT count(*) FROM tickets WHERE {WHERE}"))
-        .await?;
+    let filter: [Param<'_>; 4] = [
+        (&f.status, Type::TEXT),
+        (&f.priority, Type::TEXT),
+        (&f.assignee, Type::UUID),
+        (&f.requester, Type::UUID),
+    ];
+    let offset = paging.offset();
+    let mut page: Vec<Param<'_>> = filter.to_vec();
+    page.push((&paging.per_page, Type::INT8));
+    page.push((&offset, Type::INT8));
     let rows = db
         .query(
-            &stmt,
-            &[
-                &f.status,
-                &f.priority,
-                &f.assignee,
-                &f.requester,
-                &paging.per_page,
-                &paging.offset(),
-            ],
+            &format!(
+                "SELECT {COLUMNS} FROM tickets WHERE {WHERE} ORDER BY created_at DESC, id LIMIT $5 OFFSET $6"
+            ),
+            &page,
         )
         .await?;
     let total: i64 = db
-        .query_one(&count, &[&f.status, &f.priority, &f.assignee, &f.requester])
+        .query_one(
+            &format!("SELECT count(*) FROM tickets WHERE {WHERE}"),
+            &filter,
+        )
         .await?
         .get(0);
     let items = rows.iter().map(ticket).collect::<Result<_, _>>()?;
@@ -110,33 +111,40 @@ pub(crate) async fn list(
 
 /// One ticket; with `requester` set, only if that user opened it.
 pub(crate) async fn find(
-    db: &ClientWrapper,
+    db: &TenantConn,
     id: Uuid,
     requester: Option<Uuid>,
 ) -> Result<Option<Ticket>, ApiError> {
-    let stmt = db
-        .prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM tickets WHERE id = $1 AND ($2::uuid IS NULL OR requester_id = $2)"
-        ))
+    let row = db
+        .query_opt(
+            &format!(
+                "SELECT {COLUMNS} FROM tickets WHERE id = $1 AND ($2::uuid IS NULL OR requester_id = $2)"
+            ),
+            &[(&id, Type::UUID), (&requester, Type::UUID)],
+        )
         .await?;
-    let row = db.query_opt(&stmt, &[&id, &requester]).await?;
     Ok(row.as_ref().map(ticket).transpose()?)
 }
 
 pub(crate) async fn insert(
-    db: &ClientWrapper,
+    db: &TenantConn,
     title: &str,
     description: &str,
     priority: TicketPriority,
     requester: Uuid,
 ) -> Result<Ticket, ApiError> {
-    let stmt = db
-        .prepare_cached(&format!(
-            "INSERT INTO tickets (title, description, priority, requester_id) VALUES ($1, $2, $3, $4) RETURNING {COLUMNS}"
-        ))
-        .await?;
     let row = db
-        .query_one(&stmt, &[&title, &description, &priority, &requester])
+        .query_one(
+            &format!(
+                "INSERT INTO tickets (title, description, priority, requester_id) VALUES ($1, $2, $3, $4) RETURNING {COLUMNS}"
+            ),
+            &[
+                (&title, Type::TEXT),
+                (&description, Type::TEXT),
+                (&priority, Type::TEXT),
+                (&requester, Type::UUID),
+            ],
+        )
         .await?;
     Ok(ticket(&row)?)
 }
@@ -152,33 +160,30 @@ pub(crate) struct Changes<'a> {
 }
 
 pub(crate) async fn update(
-    db: &ClientWrapper,
+    db: &TenantConn,
     id: Uuid,
     requester: Option<Uuid>,
     c: &Changes<'_>,
 ) -> Result<Option<Ticket>, ApiError> {
-    let stmt = db
-        .prepare_cached(&format!(
-            "UPDATE tickets SET title = coalesce($3, title), description = coalesce($4, description),
-                 status = coalesce($5, status), priority = coalesce($6, priority),
-                 assignee_id = CASE WHEN $7 THEN $8 ELSE assignee_id END, updated_at = now()
-             WHERE id = $1 AND ($2::uuid IS NULL OR requester_id = $2) RETURNING {COLUMNS}"
-        ))
-        .await?;
     let set_assignee = c.assignee.is_some();
     let assignee = c.assignee.flatten();
     let row = db
         .query_opt(
-            &stmt,
+            &format!(
+                "UPDATE tickets SET title = coalesce($3, title), description = coalesce($4, description),
+                     status = coalesce($5, status), priority = coalesce($6, priority),
+                     assignee_id = CASE WHEN $7 THEN $8 ELSE assignee_id END, updated_at = now()
+                 WHERE id = $1 AND ($2::uuid IS NULL OR requester_id = $2) RETURNING {COLUMNS}"
+            ),
             &[
-                &id,
-                &requester,
-                &c.title,
-                &c.description,
-                &c.status,
-                &c.priority,
-                &set_assignee,
-                &assignee,
+                (&id, Type::UUID),
+                (&requester, Type::UUID),
+                (&c.title, Type::TEXT),
+                (&c.description, Type::TEXT),
+                (&c.status, Type::TEXT),
+                (&c.priority, Type::TEXT),
+                (&set_assignee, Type::BOOL),
+                (&assignee, Type::UUID),
             ],
         )
         .await?;
@@ -186,9 +191,9 @@ pub(crate) async fn update(
 }
 
 /// True if a ticket was deleted (its comments go with it).
-pub(crate) async fn delete(db: &ClientWrapper, id: Uuid) -> Result<bool, ApiError> {
-    let stmt = db
-        .prepare_cached("DELETE FROM tickets WHERE id = $1")
+pub(crate) async fn delete(db: &TenantConn, id: Uuid) -> Result<bool, ApiError> {
+    let deleted = db
+        .execute("DELETE FROM tickets WHERE id = $1", &[(&id, Type::UUID)])
         .await?;
-    Ok(db.execute(&stmt, &[&id]).await? == 1)
+    Ok(deleted == 1)
 }

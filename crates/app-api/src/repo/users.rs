@@ -3,11 +3,12 @@
 use super::Paging;
 use crate::auth::Role;
 use crate::state::UserAccess;
+use crate::tenancy::TenantConn;
 use chrono::{DateTime, Utc};
-use deadpool_postgres::ClientWrapper;
 use serde::Serialize;
 use tenancy_core::ApiError;
 use tokio_postgres::Row;
+use tokio_postgres::types::Type;
 use uuid::Uuid;
 
 /// A user as clients see it (never the hash).
@@ -38,11 +39,13 @@ fn user(row: &Row) -> Result<User, tokio_postgres::Error> {
     })
 }
 
-pub(crate) async fn access(db: &ClientWrapper, id: Uuid) -> Result<Option<UserAccess>, ApiError> {
-    let stmt = db
-        .prepare_cached("SELECT role, active FROM users WHERE id = $1")
+pub(crate) async fn access(db: &TenantConn, id: Uuid) -> Result<Option<UserAccess>, ApiError> {
+    let row = db
+        .query_opt(
+            "SELECT role, active FROM users WHERE id = $1",
+            &[(&id, Type::UUID)],
+        )
         .await?;
-    let row = db.query_opt(&stmt, &[&id]).await?;
     let Some(r) = row else { return Ok(None) };
     Ok(Some(UserAccess {
         role: r.try_get("role")?,
@@ -52,15 +55,15 @@ pub(crate) async fn access(db: &ClientWrapper, id: Uuid) -> Result<Option<UserAc
 
 /// The id, hash, role and active flag of the user with this email, for login.
 pub(crate) async fn credentials(
-    db: &ClientWrapper,
+    db: &TenantConn,
     email: &str,
 ) -> Result<Option<(Uuid, String, Role, bool)>, ApiError> {
-    let stmt = db
-        .prepare_cached(
+    let row = db
+        .query_opt(
             "SELECT id, password_hash, role, active FROM users WHERE lower(email) = lower($1)",
+            &[(&email, Type::TEXT)],
         )
         .await?;
-    let row = db.query_opt(&stmt, &[&email]).await?;
     let Some(r) = row else { return Ok(None) };
     Ok(Some((
         r.try_get(0)?,
@@ -70,50 +73,65 @@ pub(crate) async fn credentials(
     )))
 }
 
-pub(crate) async fn find(db: &ClientWrapper, id: Uuid) -> Result<Option<User>, ApiError> {
-    let stmt = db
-        .prepare_cached(&format!("SELECT {COLUMNS} FROM users WHERE id = $1"))
+pub(crate) async fn find(db: &TenantConn, id: Uuid) -> Result<Option<User>, ApiError> {
+    let row = db
+        .query_opt(
+            &format!("SELECT {COLUMNS} FROM users WHERE id = $1"),
+            &[(&id, Type::UUID)],
+        )
         .await?;
-    let row = db.query_opt(&stmt, &[&id]).await?;
     Ok(row.as_ref().map(user).transpose()?)
 }
 
 pub(crate) async fn list(
-    db: &ClientWrapper,
+    db: &TenantConn,
     role: Option<Role>,
     paging: Paging,
 ) -> Result<(Vec<User>, i64), ApiError> {
-    let stmt = db
-        .prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM users WHERE ($1::text IS NULL OR role = $1)
-             ORDER BY created_at, id LIMIT $2 OFFSET $3"
-        ))
-        .await?;
-    let count = db
-        .prepare_cached("SELECT count(*) FROM users WHERE ($1::text IS NULL OR role = $1)")
-        .await?;
+    let offset = paging.offset();
     let rows = db
-        .query(&stmt, &[&role, &paging.per_page, &paging.offset()])
+        .query(
+            &format!(
+                "SELECT {COLUMNS} FROM users WHERE ($1::text IS NULL OR role = $1)
+                 ORDER BY created_at, id LIMIT $2 OFFSET $3"
+            ),
+            &[
+                (&role, Type::TEXT),
+                (&paging.per_page, Type::INT8),
+                (&offset, Type::INT8),
+            ],
+        )
         .await?;
-    let total: i64 = db.query_one(&count, &[&role]).await?.get(0);
+    let total: i64 = db
+        .query_one(
+            "SELECT count(*) FROM users WHERE ($1::text IS NULL OR role = $1)",
+            &[(&role, Type::TEXT)],
+        )
+        .await?
+        .get(0);
     let items = rows.iter().map(user).collect::<Result<_, _>>()?;
     Ok((items, total))
 }
 
 pub(crate) async fn insert(
-    db: &ClientWrapper,
+    db: &TenantConn,
     email: &str,
     name: &str,
     role: Role,
     hash: &str,
 ) -> Result<User, ApiError> {
-    let stmt = db
-        .prepare_cached(&format!(
-            "INSERT INTO users (email, name, role, password_hash) VALUES ($1, $2, $3, $4) RETURNING {COLUMNS}"
-        ))
-        .await?;
     let row = db
-        .query_one(&stmt, &[&email, &name, &role, &hash])
+        .query_one(
+            &format!(
+                "INSERT INTO users (email, name, role, password_hash) VALUES ($1, $2, $3, $4) RETURNING {COLUMNS}"
+            ),
+            &[
+                (&email, Type::TEXT),
+                (&name, Type::TEXT),
+                (&role, Type::TEXT),
+                (&hash, Type::TEXT),
+            ],
+        )
         .await
         .map_err(|e| match ApiError::from(e) {
             err if err.code == tenancy_core::ErrorCode::Conflict => {
@@ -126,22 +144,28 @@ pub(crate) async fn insert(
 
 /// Changes what is given; `None` when the user does not exist.
 pub(crate) async fn update(
-    db: &ClientWrapper,
+    db: &TenantConn,
     id: Uuid,
     name: Option<&str>,
     role: Option<Role>,
     active: Option<bool>,
     hash: Option<&str>,
 ) -> Result<Option<User>, ApiError> {
-    let stmt = db
-        .prepare_cached(&format!(
-            "UPDATE users SET name = coalesce($2, name), role = coalesce($3, role),
-                 active = coalesce($4, active), password_hash = coalesce($5, password_hash), updated_at = now()
-             WHERE id = $1 RETURNING {COLUMNS}"
-        ))
-        .await?;
     let row = db
-        .query_opt(&stmt, &[&id, &name, &role, &active, &hash])
+        .query_opt(
+            &format!(
+                "UPDATE users SET name = coalesce($2, name), role = coalesce($3, role),
+                     active = coalesce($4, active), password_hash = coalesce($5, password_hash), updated_at = now()
+                 WHERE id = $1 RETURNING {COLUMNS}"
+            ),
+            &[
+                (&id, Type::UUID),
+                (&name, Type::TEXT),
+                (&role, Type::TEXT),
+                (&active, Type::BOOL),
+                (&hash, Type::TEXT),
+            ],
+        )
         .await?;
     Ok(row.as_ref().map(user).transpose()?)
 }

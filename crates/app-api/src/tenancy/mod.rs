@@ -9,4 +9,5 @@ pub mod resolve;
 
 pub use directory::{Directory, TenantRecord};
 pub use pool::PoolFactory;
+pub(crate) use pool::{Param, TenantConn};
 pub use resolve::{ResolvedTenant, Tenant};

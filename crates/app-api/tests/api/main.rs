@@ -8,6 +8,7 @@ mod auth;
 mod login_flood;
 mod login_throttle;
 mod operations;
+mod pgbouncer;
 mod pools;
 mod rate_limit;
 mod resolution;

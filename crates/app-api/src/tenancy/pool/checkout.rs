@@ -1,14 +1,25 @@
 //! A tenant's pool and the connection checked out of it: waiting for one of the tenant's
-//! own connections, and waking those waiters when a connection is given back.
+//! own connections, waking those waiters when a connection is given back, and the query
+//! methods every repository goes through (prepared or unnamed statements, per
+//! `TENANT_DB_STATEMENTS`).
 
 use super::budget::{BudgetPolicy, PoolView};
 use super::manager::{BudgetedManager, ConnError};
+use crate::settings::StatementMode;
 use deadpool::managed::{self, PoolError};
 use deadpool_postgres::ClientWrapper;
+use futures::TryStreamExt;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{Notify, Semaphore};
+use tokio_postgres::Row;
+use tokio_postgres::types::{ToSql, Type};
 use uuid::Uuid;
+
+/// A query parameter and the PostgreSQL type of its placeholder. The type is given, not
+/// inferred by the server, so an unnamed statement needs no separate prepare round trip,
+/// and both statement modes parse the SQL with the same parameter types.
+pub(crate) type Param<'a> = (&'a (dyn ToSql + Sync), Type);
 
 /// One tenant's pool.
 pub(crate) struct TenantPool {
@@ -19,6 +30,7 @@ pub(crate) struct TenantPool {
     pub(super) fingerprint: u64,
     /// Notified whenever a connection of this pool is given back.
     returned: Notify,
+    statements: StatementMode,
 }
 
 impl TenantPool {
@@ -27,6 +39,7 @@ impl TenantPool {
         slug: String,
         conns: managed::Pool<BudgetedManager>,
         fingerprint: u64,
+        statements: StatementMode,
     ) -> Self {
         Self {
             tenant_id,
@@ -34,6 +47,7 @@ impl TenantPool {
             conns,
             fingerprint,
             returned: Notify::new(),
+            statements,
         }
     }
 
@@ -114,6 +128,90 @@ pub(crate) struct TenantConn {
     /// before the waiters wake.
     object: Option<managed::Object<BudgetedManager>>,
     pool: Arc<TenantPool>,
+}
+
+impl TenantConn {
+    fn client(&self) -> &ClientWrapper {
+        self
+    }
+
+    /// Behind a transaction pooler, consecutive round trips may reach different server
+    /// connections, so a statement prepared on one is unknown on the next: unnamed mode
+    /// sends parse, bind and execute together and keeps nothing on the server.
+    fn unnamed(&self) -> bool {
+        self.pool.statements == StatementMode::Unnamed
+    }
+
+    /// The statement for `sql`, prepared once per connection with the given parameter
+    /// types, and the parameter values on their own.
+    async fn prepared<'p>(
+        &self,
+        sql: &str,
+        params: &[Param<'p>],
+    ) -> Result<(tokio_postgres::Statement, Vec<&'p (dyn ToSql + Sync)>), tokio_postgres::Error>
+    {
+        let types: Vec<Type> = params.iter().map(|(_, ty)| ty.clone()).collect();
+        let stmt = self.client().prepare_typed_cached(sql, &types).await?;
+        Ok((stmt, params.iter().map(|(value, _)| *value).collect()))
+    }
+
+    /// Every row `sql` returns.
+    pub(crate) async fn query(
+        &self,
+        sql: &str,
+        params: &[Param<'_>],
+    ) -> Result<Vec<Row>, tokio_postgres::Error> {
+        if self.unnamed() {
+            return self.client().query_typed(sql, params).await;
+        }
+        let (stmt, values) = self.prepared(sql, params).await?;
+        self.client().query(&stmt, &values).await
+    }
+
+    /// The one row `sql` returns; an error if it returns none or several.
+    pub(crate) async fn query_one(
+        &self,
+        sql: &str,
+        params: &[Param<'_>],
+    ) -> Result<Row, tokio_postgres::Error> {
+        if self.unnamed() {
+            return self.client().query_typed_one(sql, params).await;
+        }
+        let (stmt, values) = self.prepared(sql, params).await?;
+        self.client().query_one(&stmt, &values).await
+    }
+
+    /// The row `sql` returns, if any; an error if it returns several.
+    pub(crate) async fn query_opt(
+        &self,
+        sql: &str,
+        params: &[Param<'_>],
+    ) -> Result<Option<Row>, tokio_postgres::Error> {
+        if self.unnamed() {
+            return self.client().query_typed_opt(sql, params).await;
+        }
+        let (stmt, values) = self.prepared(sql, params).await?;
+        self.client().query_opt(&stmt, &values).await
+    }
+
+    /// The number of rows `sql` changed.
+    pub(crate) async fn execute(
+        &self,
+        sql: &str,
+        params: &[Param<'_>],
+    ) -> Result<u64, tokio_postgres::Error> {
+        if self.unnamed() {
+            let rows = self
+                .client()
+                .query_typed_raw(sql, params.iter().map(|(v, ty)| (*v, ty.clone())))
+                .await?;
+            let mut rows = std::pin::pin!(rows);
+            while rows.try_next().await?.is_some() {}
+            return Ok(rows.rows_affected().unwrap_or(0));
+        }
+        let (stmt, values) = self.prepared(sql, params).await?;
+        self.client().execute(&stmt, &values).await
+    }
 }
 
 impl std::ops::Deref for TenantConn {

@@ -4,7 +4,7 @@
 use super::budget::BudgetPolicy;
 use super::checkout::{TenantConn, TenantPool};
 use super::manager::{BudgetedManager, ConnError, describe};
-use crate::settings::PoolLimits;
+use crate::settings::{PoolLimits, StatementMode};
 use crate::tenancy::directory::TenantRecord;
 use deadpool::managed::{self, PoolError, TimeoutType};
 use moka::future::Cache;
@@ -51,6 +51,7 @@ pub(crate) struct Shared {
     keyring: Arc<Keyring>,
     host: String,
     port: u16,
+    statements: StatementMode,
 }
 
 impl Shared {
@@ -99,7 +100,13 @@ fn pool_error(e: PoolError<ConnError>) -> ApiError {
 }
 
 impl PoolFactory {
-    pub fn new(limits: PoolLimits, keyring: Arc<Keyring>, host: String, port: u16) -> Self {
+    pub fn new(
+        limits: PoolLimits,
+        keyring: Arc<Keyring>,
+        host: String,
+        port: u16,
+        statements: StatementMode,
+    ) -> Self {
         let cache = Cache::builder()
             .max_capacity(limits.max_tenants)
             .time_to_idle(limits.idle)
@@ -127,6 +134,7 @@ impl PoolFactory {
                 keyring,
                 host,
                 port,
+                statements,
             }),
         }
     }
@@ -181,6 +189,7 @@ impl PoolFactory {
             record.slug.clone(),
             conns,
             record.fingerprint,
+            self.shared.statements,
         ))
     }
 

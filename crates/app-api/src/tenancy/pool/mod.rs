@@ -41,5 +41,5 @@ mod checkout;
 mod factory;
 mod manager;
 
-pub(crate) use checkout::TenantConn;
+pub(crate) use checkout::{Param, TenantConn};
 pub use factory::PoolFactory;
