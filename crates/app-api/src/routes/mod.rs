@@ -8,6 +8,7 @@ pub mod openapi;
 pub mod tickets;
 pub mod users;
 
+use crate::tenancy::deadline;
 use crate::tenancy::resolve::resolve_tenant;
 use actix_web::middleware::from_fn;
 use actix_web::web;
@@ -31,6 +32,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(
         web::scope("/v1")
             .wrap(from_fn(resolve_tenant))
+            // Outermost, so resolution (a registry read) is inside the deadline too.
+            .wrap(from_fn(deadline::enforce))
             .service(auth::login::login)
             .service(users::me::me)
             .service(users::list::list)

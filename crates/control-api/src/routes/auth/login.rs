@@ -21,6 +21,7 @@ pub async fn login(
     state: web::Data<AppState>,
     body: web::Json<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    body.check_text()?;
     let LoginRequest { email, password } = body.into_inner();
     let refused = || ApiError::unauthorized("invalid email or password");
     let admin = match Email::parse(&email) {
