@@ -94,6 +94,7 @@ fn pool_factory_hit(c: &mut Criterion) {
         acquire_wait: Duration::from_secs(1),
         close_grace: Duration::from_millis(25),
         health_every: Duration::from_secs(15),
+        statement_timeout: Duration::from_secs(5),
     };
     let record = record(&keyring);
     let pools = rt.block_on(async {

@@ -25,6 +25,8 @@ pub struct PoolLimits {
     pub close_grace: Duration,
     /// How often cached pools are pinged and expiry runs.
     pub health_every: Duration,
+    /// `statement_timeout` of every tenant connection: a stuck query ends server-side.
+    pub statement_timeout: Duration,
 }
 
 tenancy_core::text_enum! {
@@ -59,6 +61,8 @@ pub struct Settings {
     pub tenant_cache_ttl: Duration,
     /// How long an unknown slug is remembered as unknown.
     pub negative_cache_ttl: Duration,
+    /// How long a `/v1` request may take before it is answered 503 and its work dropped.
+    pub request_deadline: Duration,
 }
 
 impl Settings {
@@ -121,6 +125,9 @@ impl Settings {
                 health_every: Duration::from_millis(
                     config::optional(env, "POOL_HEALTH_MS", 15_000)?.max(50),
                 ),
+                statement_timeout: Duration::from_millis(
+                    config::optional(env, "TENANT_STATEMENT_TIMEOUT_MS", 5000)?.max(1),
+                ),
             },
             tenant_cache_ttl: Duration::from_millis(config::optional(
                 env,
@@ -132,6 +139,9 @@ impl Settings {
                 "NEGATIVE_CACHE_TTL_MS",
                 5000,
             )?),
+            request_deadline: Duration::from_millis(
+                config::optional(env, "REQUEST_DEADLINE_MS", 10_000)?.max(1),
+            ),
         })
     }
 }

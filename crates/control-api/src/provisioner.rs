@@ -44,8 +44,10 @@ fn ident(name: &str) -> anyhow::Result<String> {
     Ok(format!("\"{name}\""))
 }
 
-/// A password we generated: alphanumeric only, so it can be quoted into `PASSWORD '...'`.
-fn literal_password(pw: &SecretString) -> anyhow::Result<String> {
+/// The `PASSWORD '...'` literal for a password we generated: its SCRAM-SHA-256 verifier
+/// (`SCRAM-SHA-256$4096:salt$stored:server`, random salt), computed here so the plaintext
+/// never travels in SQL, where statement logging or `pg_stat_activity` would record it.
+fn password_verifier(pw: &SecretString) -> anyhow::Result<String> {
     if !pw
         .expose_secret()
         .bytes()
@@ -53,7 +55,15 @@ fn literal_password(pw: &SecretString) -> anyhow::Result<String> {
     {
         bail!("refusing unsafe password literal");
     }
-    Ok(format!("'{}'", pw.expose_secret()))
+    let verifier = postgres_protocol::password::scram_sha_256(pw.expose_secret().as_bytes());
+    // Base64, `$` and `:` only, so it quotes safely; checked rather than assumed.
+    if !verifier
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"+/=$:-".contains(&b))
+    {
+        bail!("refusing unsafe password verifier");
+    }
+    Ok(format!("'{verifier}'"))
 }
 
 /// A fresh random password for a tenant role.
@@ -184,7 +194,7 @@ impl Provisioner {
         password: &SecretString,
         connection_limit: u32,
     ) -> anyhow::Result<()> {
-        let (r, pw) = (ident(role)?, literal_password(password)?);
+        let (r, pw) = (ident(role)?, password_verifier(password)?);
         let attrs = format!(
             "LOGIN PASSWORD {pw} NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS \
              INHERIT CONNECTION LIMIT {connection_limit}"
@@ -398,5 +408,24 @@ impl Provisioner {
             Found::Absent => {}
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod verifier_tests {
+    use super::*;
+
+    #[test]
+    fn role_passwords_travel_as_scram_verifiers_never_as_plaintext() {
+        let pw = generate_password();
+        let literal = password_verifier(&pw).expect("a verifier");
+        assert!(literal.starts_with("'SCRAM-SHA-256$4096:"), "{literal}");
+        assert!(
+            !literal.contains(pw.expose_secret()),
+            "the plaintext is in the SQL"
+        );
+        // A fresh salt each time: two roles with one password do not share a verifier.
+        assert_ne!(literal, password_verifier(&pw).expect("a verifier"));
+        assert!(password_verifier(&SecretString::from("x'; DROP".to_string())).is_err());
     }
 }

@@ -33,9 +33,27 @@ async fn control_pool(
         .connect_timeout(Duration::from_secs(10))
         .acquire_timeout(Duration::from_secs(5))
         .sqlx_logging(false);
-    Database::connect(opts)
-        .await
-        .context("connecting to CONTROL_DATABASE_URL")
+    // Not `.context(..)`: sea-orm quotes a URL it has no driver for, password and all.
+    Database::connect(opts).await.map_err(|e| {
+        anyhow::anyhow!(
+            "connecting to CONTROL_DATABASE_URL: {}",
+            without_password(&e, url.expose_secret())
+        )
+    })
+}
+
+/// `err`'s text with `url` and its password taken out, for errors that quote the URL.
+fn without_password(err: &dyn std::fmt::Display, url: &str) -> String {
+    let mut text = err.to_string().replace(url, "<CONTROL_DATABASE_URL>");
+    if let Some(password) = url::Url::parse(url)
+        .ok()
+        .as_ref()
+        .and_then(url::Url::password)
+        && !password.is_empty()
+    {
+        text = text.replace(password, "***");
+    }
+    text
 }
 
 /// Creates the control database named in `url` if it does not exist yet, through the
@@ -79,6 +97,18 @@ pub async fn ensure_control_database(url: &SecretString) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Every role may CONNECT to a new database through PUBLIC, tenant roles included; the
+/// registry holds every tenant's sealed credentials, so only roles granted it by name may.
+/// On every start, so a registry made before this (or by hand, or by a test) is closed too.
+async fn revoke_public_connect(db: &DatabaseConnection) {
+    let revoke = "DO $$ BEGIN EXECUTE format('REVOKE CONNECT ON DATABASE %I FROM PUBLIC', \
+                  current_database()); END $$";
+    if let Err(e) = db.execute_unprepared(revoke).await {
+        // Only its owner or a superuser may; a deployment that gave us neither runs on.
+        tracing::warn!(error = %e, "could not revoke CONNECT on the control database from PUBLIC");
+    }
+}
+
 /// Applies pending control-schema migrations.
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
     migrations_control::Migrator::up(db, None)
@@ -110,6 +140,7 @@ async fn build_state_with_hooks(settings: Settings, hooks: Hooks) -> anyhow::Res
     // Every family described and at zero before the first event or scrape.
     tenancy_core::observability::catalogue::register_control_plane();
     let db = connect_control_db(&settings.control_database_url).await?;
+    revoke_public_connect(&db).await;
     migrate(&db).await?;
     let redis = connect_redis(&settings.redis_url).await?;
     let provisioner = Provisioner::connect(settings.tenant_db_admin_url.clone())

@@ -21,6 +21,9 @@ const FORCED_DIRECTIVES: &[&str] = &[
     "sea_orm=warn",
     "sqlx=warn",
     "sea_orm_migration=info",
+    // tokio-postgres logs every statement's bound parameters at debug: password hashes,
+    // emails, ticket text.
+    "tokio_postgres=info",
     // It warns on every 4xx: a client's mistake is not an incident, and a flood of bad
     // tokens must not become a flood of log lines. 5xx are still logged, with their cause.
     "tracing_actix_web::middleware=error",
@@ -119,5 +122,56 @@ impl tracing_actix_web::RootSpanBuilder for RootSpan {
         outcome: &Result<ServiceResponse<B>, actix_web::Error>,
     ) {
         tracing_actix_web::DefaultRootSpanBuilder::on_request_end(span, outcome);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::env_filter;
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Clone, Default)]
+    struct Buf(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Buf {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// With everything at `trace`, the database drivers' statement logs (which carry bound
+    /// values) are still dropped, and our own debug lines are not.
+    #[test]
+    fn driver_parameter_logs_are_dropped_at_any_level() {
+        let buf = Buf::default();
+        let writer = buf.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_env_filter(env_filter("trace"))
+            .with_writer(move || writer.clone())
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::debug!(target: "tokio_postgres::query", "executing statement s1 with parameters: [\"hunter2-secret\"]");
+            tracing::trace!(target: "tokio_postgres::prepare", "preparing query s1: hunter2-secret");
+            tracing::debug!(target: "sqlx::query", "summary hunter2-secret");
+            tracing::debug!(target: "sea_orm::driver", "hunter2-secret");
+            tracing::debug!(target: "app_api::routes", "our own line");
+        });
+        let out =
+            String::from_utf8_lossy(&buf.0.lock().unwrap_or_else(|p| p.into_inner())).into_owned();
+        assert!(
+            out.contains("our own line"),
+            "the filter let nothing through: {out}"
+        );
+        assert!(
+            !out.contains("hunter2-secret"),
+            "a driver logged a parameter: {out}"
+        );
     }
 }

@@ -8,6 +8,7 @@ pub mod openapi;
 pub mod tickets;
 pub mod users;
 
+use crate::tenancy::deadline;
 use crate::tenancy::rate_limit;
 use crate::tenancy::resolve::resolve_tenant;
 use actix_web::middleware::from_fn;
@@ -34,6 +35,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             // The last `wrap` runs first: the tenant is resolved, then its rate checked.
             .wrap(from_fn(rate_limit::enforce))
             .wrap(from_fn(resolve_tenant))
+            // Outermost, so resolution (a registry read) is inside the deadline too.
+            .wrap(from_fn(deadline::enforce))
             .service(auth::login::login)
             .service(users::me::me)
             .service(users::list::list)

@@ -113,9 +113,8 @@ impl Directory {
         self.cache
             .try_get_with(slug.as_str().to_string(), self.load(slug))
             .await
-            .map_err(|e: Arc<ApiError>| {
-                ApiError::unavailable("the control database", e.to_string())
-            })
+            // The shared error itself as the cause, so the log names what really failed.
+            .map_err(|e: Arc<ApiError>| ApiError::unavailable("the control database", e))
     }
 
     async fn load(&self, slug: &TenantSlug) -> Result<Entry, ApiError> {

@@ -1,6 +1,7 @@
 //! Multi-tenancy: who the tenant is (resolution), what we know of it (directory), and how
 //! we reach its database (the tenant pools).
 
+pub mod deadline;
 pub mod directory;
 pub mod events;
 mod pool;

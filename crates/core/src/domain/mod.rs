@@ -3,6 +3,7 @@
 mod email;
 mod slug;
 mod tenant;
+pub mod text;
 mod text_enum;
 
 pub use email::{Email, EmailError};

@@ -1,6 +1,8 @@
 //! The body of `POST /v1/auth/login` and its answer, the same on both planes.
 
-use secrecy::SecretString;
+use crate::ApiError;
+use crate::domain::text;
+use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -12,6 +14,23 @@ pub struct LoginRequest {
     pub email: String,
     #[schema(value_type = String, format = Password)]
     pub password: SecretString,
+}
+
+impl LoginRequest {
+    /// Refuses text no account can hold before any lookup, so a NUL byte in the email is a
+    /// 422 naming the field and never reaches the database. The password is never stored as
+    /// text, but every route that sets one refuses NUL, so no account could match one.
+    pub fn check_text(&self) -> Result<(), ApiError> {
+        let errors: Vec<_> = text::unstorable("email", &self.email)
+            .into_iter()
+            .chain(text::unstorable("password", self.password.expose_secret()))
+            .collect();
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::validation(errors))
+        }
+    }
 }
 
 #[derive(Serialize, ToSchema)]

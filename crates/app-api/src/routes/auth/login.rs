@@ -13,7 +13,7 @@ use tenancy_core::{ApiError, password};
 #[utoipa::path(
     request_body = LoginRequest,
     params(("X-Tenant-Slug" = String, Header)),
-    responses((status = 200, body = TokenResponse), (status = 401), (status = 429, description = "too many failed logins"), (status = 503, description = "too many password checks at once")),
+    responses((status = 200, body = TokenResponse), (status = 401), (status = 422), (status = 429, description = "too many failed logins"), (status = 503, description = "too many password checks at once")),
     tag = "auth"
 )]
 #[post("/auth/login")]
@@ -24,6 +24,7 @@ pub async fn login(
     tenant: Tenant,
     body: web::Json<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    body.check_text()?;
     let LoginRequest { email, password } = body.into_inner();
     if email.len() > MAX_EMAIL_LEN {
         return Err(ApiError::unauthorized("invalid email or password"));

@@ -8,6 +8,7 @@ use crate::tenancy::Tenant;
 use actix_web::{HttpResponse, get, post, web};
 use serde::Deserialize;
 use tenancy_core::ApiError;
+use tenancy_core::domain::text;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -53,6 +54,9 @@ pub(crate) async fn create(
     let text = body.body.trim();
     if text.is_empty() || text.chars().count() > 10_000 {
         return Err(ApiError::field("body", "must be 1 to 10000 characters"));
+    }
+    if !text::storable(text) {
+        return Err(ApiError::field("body", text::UNSTORABLE));
     }
     if body.internal && !user.role.is_staff() {
         return Err(ApiError::forbidden(

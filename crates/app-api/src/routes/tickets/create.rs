@@ -7,6 +7,7 @@ use crate::tenancy::Tenant;
 use actix_web::{HttpResponse, post, web};
 use serde::Deserialize;
 use tenancy_core::ApiError;
+use tenancy_core::domain::text;
 use utoipa::ToSchema;
 
 #[derive(Deserialize, ToSchema)]
@@ -36,6 +37,8 @@ pub(crate) async fn create(
     if body.description.chars().count() > 20_000 {
         errors.push(field("description", "must be at most 20000 characters"));
     }
+    errors.extend(text::unstorable("title", &body.title));
+    errors.extend(text::unstorable("description", &body.description));
     let priority = match body.priority.as_deref().map(TicketPriority::parse) {
         None => Some(TicketPriority::Medium),
         Some(Ok(p)) => Some(p),

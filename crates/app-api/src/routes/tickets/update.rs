@@ -9,6 +9,7 @@ use crate::tenancy::Tenant;
 use actix_web::{HttpResponse, patch, web};
 use serde::{Deserialize, Deserializer};
 use tenancy_core::ApiError;
+use tenancy_core::domain::text;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -56,6 +57,12 @@ pub(crate) async fn update(
     {
         errors.push(field("description", "must be at most 20000 characters"));
     }
+    errors.extend(title.and_then(|t| text::unstorable("title", t)));
+    errors.extend(
+        body.description
+            .as_deref()
+            .and_then(|d| text::unstorable("description", d)),
+    );
     let status = match body.status.as_deref().map(TicketStatus::parse) {
         Some(Err(e)) => {
             errors.push(field("status", e.must_be()));

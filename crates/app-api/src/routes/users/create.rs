@@ -4,10 +4,10 @@ use crate::auth::{AuthUser, Role};
 use crate::repo::users::{self, User};
 use crate::tenancy::Tenant;
 use actix_web::{HttpResponse, post, web};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use std::borrow::Cow;
-use tenancy_core::domain::Email;
+use tenancy_core::domain::{Email, text};
 use tenancy_core::error::FieldError;
 use tenancy_core::{ApiError, password};
 use utoipa::ToSchema;
@@ -57,6 +57,9 @@ pub(crate) async fn create(
     if let Err(msg) = password::check_length(&body.password) {
         errors.push(field("password", msg));
     }
+    errors.extend(text::unstorable("email", &body.email));
+    errors.extend(text::unstorable("name", &body.name));
+    errors.extend(text::unstorable("password", body.password.expose_secret()));
     let (Some(email), Some(role), true) = (email, role, errors.is_empty()) else {
         return Err(ApiError::validation(errors));
     };

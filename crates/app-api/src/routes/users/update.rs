@@ -6,8 +6,9 @@ use crate::repo::users::{self, User};
 use crate::state::AppState;
 use crate::tenancy::Tenant;
 use actix_web::{HttpResponse, patch, web};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
+use tenancy_core::domain::text;
 use tenancy_core::{ApiError, password};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -52,6 +53,12 @@ pub(crate) async fn update(
     if let Some(Err(msg)) = body.password.as_ref().map(password::check_length) {
         errors.push(field("password", msg));
     }
+    errors.extend(name.and_then(|n| text::unstorable("name", n)));
+    errors.extend(
+        body.password
+            .as_ref()
+            .and_then(|p| text::unstorable("password", p.expose_secret())),
+    );
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }

@@ -23,6 +23,14 @@ use uuid::Uuid;
 /// purposes, and a request should hear 503 rather than hang.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Idle time before the kernel probes a tenant connection: a peer that vanished (a
+/// partition, a dead host) is noticed in about a minute instead of never.
+const KEEPALIVE_IDLE: Duration = Duration::from_secs(30);
+
+/// How long sent data may stay unacknowledged before the kernel drops the connection, so a
+/// partition during a query breaks the connection rather than leaving it open for hours.
+const TCP_USER_TIMEOUT: Duration = Duration::from_secs(20);
+
 /// How long checking a pooled connection before reuse may take (a ping at most); a backend
 /// that slow is replaced rather than trusted.
 const RECYCLE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -160,8 +168,16 @@ impl PoolFactory {
             .user(&record.db_role)
             .password(password.expose_secret())
             .application_name("app-api")
-            .connect_timeout(CONNECT_TIMEOUT);
+            .connect_timeout(CONNECT_TIMEOUT)
+            .keepalives(true)
+            .keepalives_idle(KEEPALIVE_IDLE)
+            .tcp_user_timeout(TCP_USER_TIMEOUT);
         let limits = &self.shared.limits;
+        // Set at connect, so every statement on the connection is bounded server-side.
+        cfg.options(format!(
+            "-c statement_timeout={}",
+            limits.statement_timeout.as_millis()
+        ));
         let manager = BudgetedManager {
             config: cfg,
             tenant_id: record.id,
@@ -210,7 +226,8 @@ impl PoolFactory {
                 self.build(record).map(Arc::new)
             })
             .await
-            .map_err(|e: Arc<ApiError>| ApiError::internal(e.to_string()))?;
+            // The shared error itself as the cause, so the log names what really failed.
+            .map_err(|e: Arc<ApiError>| ApiError::internal(e))?;
         if built.load(Ordering::Relaxed) {
             // moka enforces its capacity lazily; enforce it now so POOL_MAX_TENANTS holds
             // right after a new pool (the cold path, so the cost does not matter).

@@ -23,6 +23,7 @@ pub async fn login(
     state: web::Data<AppState>,
     body: web::Json<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    body.check_text()?;
     let LoginRequest { email, password } = body.into_inner();
     let refused = || ApiError::unauthorized("invalid email or password");
     let throttle = LoginThrottle::new(

@@ -6,9 +6,9 @@ use crate::routes::tenants::parse_slug;
 use crate::routes::views::{JobView, TenantView, TenantWithJob};
 use crate::state::AppState;
 use actix_web::{HttpResponse, post, web};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
-use tenancy_core::domain::{Email, Plan};
+use tenancy_core::domain::{Email, Plan, text};
 use tenancy_core::error::FieldError;
 use tenancy_core::{ApiError, password};
 use utoipa::ToSchema;
@@ -55,6 +55,12 @@ fn validate(body: &CreateTenant) -> Result<(String, Plan, Email), ApiError> {
     if let Err(msg) = password::check_length(&body.admin_password) {
         errors.push(field("admin_password", msg));
     }
+    errors.extend(text::unstorable("name", &body.name));
+    errors.extend(text::unstorable("admin_email", &body.admin_email));
+    errors.extend(text::unstorable(
+        "admin_password",
+        body.admin_password.expose_secret(),
+    ));
     match (plan, email) {
         (Some(plan), Some(email)) if errors.is_empty() => Ok((name, plan, email)),
         _ => Err(ApiError::validation(errors)),

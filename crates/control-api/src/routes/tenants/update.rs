@@ -7,7 +7,7 @@ use crate::routes::views::TenantView;
 use crate::state::AppState;
 use actix_web::{HttpResponse, patch, web};
 use serde::Deserialize;
-use tenancy_core::domain::Plan;
+use tenancy_core::domain::{Plan, text};
 use tenancy_core::error::FieldError;
 use tenancy_core::{ApiError, ErrorCode};
 use utoipa::ToSchema;
@@ -43,6 +43,7 @@ pub async fn update(
             message: "must be 1 to 200 characters".into(),
         });
     }
+    errors.extend(name.and_then(|n| text::unstorable("name", n)));
     let plan = match body.plan.as_deref() {
         None => None,
         Some(raw) => {
