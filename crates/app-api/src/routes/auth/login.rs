@@ -27,8 +27,8 @@ pub async fn login(
         return Err(ApiError::unauthorized("invalid email or password"));
     }
     let found = {
-        let db = tenant.db().await?;
-        users::credentials(&db, email.trim()).await?
+        let conn = tenant.conn().await?;
+        users::credentials(&conn, email.trim()).await?
     };
     let hash = found
         .as_ref()
