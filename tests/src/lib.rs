@@ -11,6 +11,7 @@
 //! - `http`: the request builder (`p.app().as_user(&token).on(&slug).get(path).send()`)
 //!   and `assert_problem`.
 //! - `wait`: bounded polling.
+//! - `metrics`: the `/metrics` checks both suites make (families described, promtool).
 //! - `env`: the shared PostgreSQL and Redis, one test's names, the env map both planes read.
 //! - `cleanup`: creating the control database and dropping everything a test made.
 //! - `store`: direct PostgreSQL and Redis access behind the services' backs.
@@ -25,6 +26,7 @@ mod cleanup;
 mod env;
 mod http;
 mod logs;
+mod metrics;
 mod platform;
 mod store;
 mod tenants;
@@ -34,6 +36,7 @@ pub use cleanup::{Cleanup, create_database, drop_everything, drop_redis_keys};
 pub use env::{Env, TestNames, pg_admin_url, redis_url, test_env, with_database};
 pub use http::{Api, Request, assert_problem};
 pub use logs::LogCapture;
+pub use metrics::assert_families_described;
 pub use platform::{
     Builder, Platform, ROOT_EMAIL, ROOT_PASSWORD, control_plane, platform, spawn_control,
     spawn_platform,

@@ -1,7 +1,9 @@
 //! Tenant users' authentication: the `AuthUser` extractor verifies the app-plane token,
 //! checks it was issued for the resolved tenant, and reads the user's current role.
 
-use crate::state::{AppState, UserAccess};
+pub use crate::access::Role;
+use crate::access::UserAccess;
+use crate::state::AppState;
 use crate::tenancy::Tenant;
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use futures::future::LocalBoxFuture;
@@ -9,23 +11,6 @@ use tenancy_core::http::bearer::bearer;
 use tenancy_core::jwt::AppClaims;
 use tenancy_core::{ApiError, ErrorCode};
 use uuid::Uuid;
-
-tenancy_core::text_enum! {
-    /// What a tenant's user may do; stored in `users.role`.
-    #[derive(utoipa::ToSchema)]
-    pub enum Role as "role" {
-        Admin = "admin",
-        Agent = "agent",
-        Customer = "customer",
-    }
-}
-
-impl Role {
-    /// Admins and agents work tickets; customers only see their own.
-    pub fn is_staff(self) -> bool {
-        matches!(self, Self::Admin | Self::Agent)
-    }
-}
 
 /// An authenticated user of the resolved tenant.
 #[derive(Debug, Clone, Copy)]

@@ -1,5 +1,6 @@
 //! The app plane: the multi-tenant helpdesk API that tenant apps call.
 
+pub mod access;
 pub mod auth;
 pub mod repo;
 pub mod routes;

@@ -1,5 +1,6 @@
 //! What every handler shares.
 
+use crate::access::UserAccess;
 use crate::settings::Settings;
 use crate::tenancy::rate_limit::RateLimiter;
 use crate::tenancy::{Directory, PoolFactory};
@@ -7,14 +8,6 @@ use moka::future::Cache;
 use std::sync::Arc;
 use tenancy_core::jwt::JwtKeys;
 use uuid::Uuid;
-
-/// A user's current role and whether the account is active, cached briefly so a role
-/// change or deactivation takes effect within seconds without a query per request.
-#[derive(Clone, Debug)]
-pub struct UserAccess {
-    pub role: crate::auth::Role,
-    pub active: bool,
-}
 
 #[derive(Clone)]
 pub struct AppState {

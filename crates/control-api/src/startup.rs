@@ -1,8 +1,10 @@
 //! Builds the control plane from settings: connections, migrations, the HTTP server and the
 //! worker. Tests boot exactly this.
 
-use crate::jobs::{self, Hooks, ImmediateStart, Queue};
+use crate::hooks::Hooks;
+use crate::jobs;
 use crate::provisioner::Provisioner;
+use crate::queue::{ImmediateStart, Queue};
 use crate::routes;
 use crate::settings::Settings;
 use crate::state::AppState;

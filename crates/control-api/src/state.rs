@@ -1,7 +1,8 @@
 //! What every handler and job shares.
 
-use crate::jobs::{Hooks, ImmediateStart, Queue, WorkerHealth};
+use crate::hooks::Hooks;
 use crate::provisioner::Provisioner;
+use crate::queue::{ImmediateStart, Queue, WorkerHealth};
 use crate::settings::Settings;
 use redis::aio::ConnectionManager;
 use sea_orm::DatabaseConnection;

@@ -1,8 +1,7 @@
 //! Users of one tenant.
 
 use super::Paging;
-use crate::auth::Role;
-use crate::state::UserAccess;
+use crate::access::{Role, UserAccess};
 use crate::tenancy::TenantConn;
 use chrono::{DateTime, Utc};
 use serde::Serialize;

@@ -154,6 +154,7 @@ impl Directory {
     }
 
     /// Puts a record in the cache as if it had been read (for the criterion benchmarks).
+    #[cfg(feature = "bench-hooks")]
     pub async fn prime(&self, record: TenantRecord) {
         self.cache
             .insert(record.slug.clone(), Some(Arc::new(record)))

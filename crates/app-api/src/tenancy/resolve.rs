@@ -153,12 +153,6 @@ impl Tenant {
     pub(crate) async fn conn(&self) -> Result<TenantConn, ApiError> {
         self.pools.conn(&self.record).await
     }
-
-    /// The old name of [`conn`](Self::conn), kept until the handlers under `routes/` are
-    /// renamed at merge.
-    pub(crate) async fn db(&self) -> Result<TenantConn, ApiError> {
-        self.conn().await
-    }
 }
 
 /// The resolved tenant record; an internal error if the middleware did not run.

@@ -2,10 +2,9 @@
 //! `promtool`-clean, bounded labels, refusals counted, a request id on every response, one
 //! access line per request, and plain-text logs when nobody watches a terminal.
 
-use platform_harness::{LogCapture, spawn_platform};
+use platform_harness::{LogCapture, assert_families_described, spawn_platform};
 use reqwest::Method;
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 const APP_FAMILIES: &[(&str, &str)] = &[
     ("tenant_pools_active", "gauge"),
@@ -19,49 +18,11 @@ const APP_FAMILIES: &[(&str, &str)] = &[
     ("http_request_duration_seconds", "histogram"),
 ];
 
-/// Every family has `# HELP` and `# TYPE`; then `promtool check metrics` when installed.
-fn assert_described_and_promtool_clean(text: &str, families: &[(&str, &str)]) {
-    for (name, kind) in families {
-        assert!(
-            text.lines()
-                .any(|l| l.starts_with(&format!("# HELP {name} "))),
-            "no HELP for {name}"
-        );
-        assert!(
-            text.lines().any(|l| l == format!("# TYPE {name} {kind}")),
-            "no TYPE {kind} for {name}"
-        );
-    }
-    let Ok(mut child) = Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-    else {
-        println!("note: promtool not installed, `promtool check metrics` skipped");
-        return;
-    };
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "promtool check metrics: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_before_any_traffic_describe_every_contract_family() {
     let p = spawn_platform().await;
     let text = p.app().get("/metrics").text().await;
-    assert_described_and_promtool_clean(&text, APP_FAMILIES);
+    assert_families_described(&text, APP_FAMILIES);
     assert!(text.contains("tenant_pool_evicted_total{reason=\"idle\"} 0"));
     assert!(text.contains("tenant_resolution_total{outcome=\"not_found\"}"));
 }
@@ -88,7 +49,7 @@ async fn refusals_are_counted_and_made_up_methods_share_one_label() {
     }
     assert!(text.contains("method=\"other\""));
     assert!(!text.contains("BREW"), "a made-up method became a label");
-    assert_described_and_promtool_clean(&text, APP_FAMILIES);
+    assert_families_described(&text, APP_FAMILIES);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

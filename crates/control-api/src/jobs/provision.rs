@@ -2,8 +2,8 @@
 //! migrations and seed -> active. Each is idempotent and fenced (`Fence::step`): the job
 //! can die anywhere and rerun, and stops at the next step once its tenant moved on.
 
-use super::fault::Step;
 use super::runner::{Fence, Halt};
+use crate::hooks::Step;
 use crate::repo::tenants::{self, Tenant};
 use crate::state::AppState;
 use anyhow::Context;

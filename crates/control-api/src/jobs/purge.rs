@@ -2,8 +2,8 @@
 //! this tenant's: see `provisioner`), then mark the tenant purged. It runs under the
 //! tenant's job lock, so a provisioning job of the same tenant is finished or stopped first.
 
-use super::fault::Step;
 use super::runner::{Fence, Halt};
+use crate::hooks::Step;
 use crate::repo::tenants::{self, Tenant};
 use sea_orm::TransactionTrait;
 

@@ -2,9 +2,9 @@
 //! steps, and the outcome: succeeded, retried with backoff, failed, cancelled (the tenant
 //! moved on), or deferred without spending an attempt (the tenant server is unreachable).
 
-use super::fault::Step;
 use super::{provision, purge};
 use crate::events;
+use crate::hooks::Step;
 use crate::provisioner::ForeignObject;
 use crate::repo::jobs::{self, Job, JobKind, JobState};
 use crate::repo::tenants::{self, Tenant};

@@ -7,8 +7,6 @@
 use super::{handle, reconcile};
 use crate::state::AppState;
 use apalis::prelude::*;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tenancy_core::observability::catalogue;
 use tokio_util::sync::CancellationToken;
@@ -22,49 +20,9 @@ const RESTART_MAX: Duration = Duration::from_secs(5);
 /// register or beat its heart fails well within it.
 const SETTLE_MIN: Duration = Duration::from_millis(500);
 
-/// Whether this process's worker is consuming the queue, and why not.
-#[derive(Default)]
-pub(crate) struct WorkerHealth {
-    enabled: AtomicBool,
-    up: AtomicBool,
-    last_error: Mutex<Option<String>>,
-}
-
-impl WorkerHealth {
-    /// `None` when this process runs no worker; else `Ok` or the reason it is down.
-    pub(crate) fn status(&self) -> Option<Result<(), String>> {
-        if !self.enabled.load(Ordering::SeqCst) {
-            return None;
-        }
-        if self.up.load(Ordering::SeqCst) {
-            return Some(Ok(()));
-        }
-        let reason = self
-            .last_error
-            .lock()
-            .ok()
-            .and_then(|e| e.clone())
-            .unwrap_or_else(|| "starting".into());
-        Some(Err(reason))
-    }
-
-    fn set_up(&self) {
-        self.up.store(true, Ordering::SeqCst);
-        metrics::gauge!(catalogue::JOB_WORKER_UP).set(1.0);
-    }
-
-    fn set_down(&self, reason: String) {
-        self.up.store(false, Ordering::SeqCst);
-        if let Ok(mut e) = self.last_error.lock() {
-            *e = Some(reason);
-        }
-        metrics::gauge!(catalogue::JOB_WORKER_UP).set(0.0);
-    }
-}
-
 /// Runs the supervised worker and the reconciler until `shutdown` is cancelled.
 pub(crate) async fn run_worker(state: AppState, shutdown: CancellationToken) -> anyhow::Result<()> {
-    state.worker.enabled.store(true, Ordering::SeqCst);
+    state.worker.enable();
     metrics::gauge!(catalogue::JOB_WORKER_UP).set(0.0);
     let reconciler = tokio::spawn(reconcile::run(state.clone(), shutdown.clone()));
     let mut delay = RESTART_FIRST;

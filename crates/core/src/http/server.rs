@@ -1,6 +1,8 @@
-//! Serving one plane: bind, the middleware both planes wrap in the same order, the 404
-//! fallback, and a running handle that stops the server and the plane's background tasks.
+//! Serving one plane: bind, the middleware both planes wrap in the same order, the routes
+//! and extractor error mappings they share, the 404 fallback, and a running handle that
+//! stops the server and the plane's background tasks.
 
+use crate::error::{json_error, path_error, query_error};
 use crate::observability::{RootSpan, http_metrics};
 use crate::{ApiError, ErrorCode};
 use actix_web::dev::{Server, ServerHandle};
@@ -15,9 +17,25 @@ use tracing_actix_web::TracingLogger;
 /// Seconds in-flight requests get to finish on a graceful stop.
 pub const SHUTDOWN_TIMEOUT_SECS: u64 = 10;
 
+/// Largest request body accepted.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
 /// Binds before anything slow happens, so a taken port fails start-up at once.
 pub fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {
     TcpListener::bind(addr).with_context(|| format!("binding {addr}"))
+}
+
+/// What both planes register alike, ahead of their own routes: malformed bodies, queries
+/// and paths answer problem+json (bodies over the limit too), and liveness.
+fn shared_routes(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(
+        web::JsonConfig::default()
+            .limit(MAX_BODY_BYTES)
+            .error_handler(|err, _| json_error(err).into()),
+    )
+    .app_data(web::QueryConfig::default().error_handler(|err, _| query_error(err).into()))
+    .app_data(web::PathConfig::default().error_handler(|err, _| path_error(err).into()))
+    .service(crate::http::health::live);
 }
 
 async fn not_found() -> Result<HttpResponse, ApiError> {
@@ -32,7 +50,8 @@ pub struct Bound<S: 'static> {
 }
 
 impl<S: Clone + Send + Sync + 'static> Bound<S> {
-    /// The HTTP server over `routes`, with `state` as `web::Data<S>`. Metrics wrap tracing so
+    /// The HTTP server over the shared routes and the plane's `routes`, with `state` as
+    /// `web::Data<S>`. Metrics wrap tracing so
     /// the request span covers the metrics middleware too; signals are left to the caller.
     pub fn new(
         listener: TcpListener,
@@ -46,6 +65,7 @@ impl<S: Clone + Send + Sync + 'static> Bound<S> {
                 .wrap(from_fn(http_metrics))
                 .wrap(TracingLogger::<RootSpan>::new())
                 .app_data(data.clone())
+                .configure(shared_routes)
                 .configure(routes)
                 .default_service(web::to(not_found))
         })

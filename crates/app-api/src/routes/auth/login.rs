@@ -38,8 +38,8 @@ pub async fn login(
     );
     throttle.check().await?;
     let found = {
-        let db = tenant.db().await?;
-        users::credentials(&db, email.trim()).await?
+        let conn = tenant.conn().await?;
+        users::credentials(&conn, email.trim()).await?
     };
     let hash = found
         .as_ref()

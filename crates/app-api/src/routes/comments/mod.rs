@@ -30,14 +30,14 @@ pub(crate) async fn list(
     user: AuthUser,
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    let db = tenant.db().await?;
-    if tickets::find(&db, *path, visible_to(&user))
+    let conn = tenant.conn().await?;
+    if tickets::find(&conn, *path, visible_to(&user))
         .await?
         .is_none()
     {
         return Err(ApiError::not_found("no such ticket"));
     }
-    let items = comments::list(&db, *path, user.role.is_staff()).await?;
+    let items = comments::list(&conn, *path, user.role.is_staff()).await?;
     Ok(HttpResponse::Ok().json(items))
 }
 
@@ -63,13 +63,13 @@ pub(crate) async fn create(
             "only agents and admins write internal notes",
         ));
     }
-    let db = tenant.db().await?;
-    if tickets::find(&db, *path, visible_to(&user))
+    let conn = tenant.conn().await?;
+    if tickets::find(&conn, *path, visible_to(&user))
         .await?
         .is_none()
     {
         return Err(ApiError::not_found("no such ticket"));
     }
-    let comment = comments::insert(&db, *path, user.id, text, body.internal).await?;
+    let comment = comments::insert(&conn, *path, user.id, text, body.internal).await?;
     Ok(HttpResponse::Created().json(comment))
 }

@@ -50,8 +50,8 @@ pub(crate) async fn create(
     let (Some(priority), true) = (priority, errors.is_empty()) else {
         return Err(ApiError::validation(errors));
     };
-    let db = tenant.db().await?;
-    let ticket = tickets::insert(&db, title, &body.description, priority, user.id).await?;
+    let conn = tenant.conn().await?;
+    let ticket = tickets::insert(&conn, title, &body.description, priority, user.id).await?;
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/v1/tickets/{}", ticket.id)))
         .json(ticket))

@@ -17,8 +17,8 @@ pub(crate) async fn delete(
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     user.require(&[Role::Admin])?;
-    let db = tenant.db().await?;
-    if !tickets::delete(&db, *path).await? {
+    let conn = tenant.conn().await?;
+    if !tickets::delete(&conn, *path).await? {
         return Err(ApiError::not_found("no such ticket"));
     }
     Ok(HttpResponse::NoContent().finish())

@@ -16,8 +16,8 @@ pub(crate) async fn get(
     user: AuthUser,
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    let db = tenant.db().await?;
-    let ticket = tickets::find(&db, *path, visible_to(&user))
+    let conn = tenant.conn().await?;
+    let ticket = tickets::find(&conn, *path, visible_to(&user))
         .await?
         .ok_or_else(|| ApiError::not_found("no such ticket"))?;
     Ok(HttpResponse::Ok().json(ticket))

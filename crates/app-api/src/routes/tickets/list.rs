@@ -49,7 +49,7 @@ pub(crate) async fn list(
         assignee: query.assignee_id,
         requester: visible_to(&user),
     };
-    let db = tenant.db().await?;
-    let (items, total) = tickets::list(&db, &filter, paging).await?;
+    let conn = tenant.conn().await?;
+    let (items, total) = tickets::list(&conn, &filter, paging).await?;
     Ok(HttpResponse::Ok().json(Page::new(items, paging, total)))
 }

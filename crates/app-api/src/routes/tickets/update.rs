@@ -83,9 +83,9 @@ pub(crate) async fn update(
     if body.assignee_id.is_some() && !user.role.is_staff() {
         return Err(ApiError::forbidden("only agents and admins assign tickets"));
     }
-    let db = tenant.db().await?;
+    let conn = tenant.conn().await?;
     if let Some(Some(assignee)) = body.assignee_id {
-        let ok = users::access(&db, assignee)
+        let ok = users::access(&conn, assignee)
             .await?
             .is_some_and(|a| a.active && matches!(a.role, Role::Agent | Role::Admin));
         if !ok {
@@ -102,7 +102,7 @@ pub(crate) async fn update(
         priority,
         assignee: body.assignee_id,
     };
-    let ticket = tickets::update(&db, *path, visible_to(&user), &changes)
+    let ticket = tickets::update(&conn, *path, visible_to(&user), &changes)
         .await?
         .ok_or_else(|| ApiError::not_found("no such ticket"))?;
     Ok(HttpResponse::Ok().json(ticket))

@@ -68,8 +68,8 @@ pub(crate) async fn create(
         .await
         .map_err(ApiError::internal)?
         .map_err(ApiError::internal)?;
-    let db = tenant.db().await?;
-    let created = users::insert(&db, email.as_str(), &name, role, &hash).await?;
+    let conn = tenant.conn().await?;
+    let created = users::insert(&conn, email.as_str(), &name, role, &hash).await?;
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/v1/users/{}", created.id)))
         .json(created))

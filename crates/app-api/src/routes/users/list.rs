@@ -32,7 +32,7 @@ pub(crate) async fn list(
         .map(Role::parse)
         .transpose()
         .map_err(|e| ApiError::field("role", e.must_be()))?;
-    let db = tenant.db().await?;
-    let (items, total) = users::list(&db, role, paging).await?;
+    let conn = tenant.conn().await?;
+    let (items, total) = users::list(&conn, role, paging).await?;
     Ok(HttpResponse::Ok().json(Page::new(items, paging, total)))
 }

@@ -11,8 +11,8 @@ use tenancy_core::ApiError;
 #[get("/users/me")]
 #[tracing::instrument(skip_all)]
 pub(crate) async fn me(tenant: Tenant, user: AuthUser) -> Result<HttpResponse, ApiError> {
-    let db = tenant.db().await?;
-    let me = users::find(&db, user.id)
+    let conn = tenant.conn().await?;
+    let me = users::find(&conn, user.id)
         .await?
         .ok_or_else(|| ApiError::unauthorized("the account no longer exists"))?;
     Ok(HttpResponse::Ok().json(me))

@@ -76,8 +76,8 @@ pub(crate) async fn update(
                 .map_err(ApiError::internal)?,
         ),
     };
-    let db = tenant.db().await?;
-    let updated = users::update(&db, id, name, role, body.active, hash.as_deref())
+    let conn = tenant.conn().await?;
+    let updated = users::update(&conn, id, name, role, body.active, hash.as_deref())
         .await?
         .ok_or_else(|| ApiError::not_found("no such user"))?;
     // This replica forgets the user's cached access at once; others within seconds.

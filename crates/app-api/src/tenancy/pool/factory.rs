@@ -238,6 +238,7 @@ impl PoolFactory {
 
     /// Builds the tenant's pool if it is not cached, opening no connection: the first step
     /// of every `Tenant::conn`, on its own so the benchmark can time a cache hit.
+    #[cfg(feature = "bench-hooks")]
     pub async fn warm(&self, record: &TenantRecord) -> Result<(), ApiError> {
         self.pool(record).await.map(drop)
     }

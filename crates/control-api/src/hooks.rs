@@ -1,7 +1,7 @@
-//! Fault injection for tests: make a step fail, or hang as if the worker died there.
-//! Only settable from code (`Hooks`, given to `Application::build_with_hooks`), never
-//! from the environment or settings.
-//! Checked by `runner::Fence::step` before each step, after the tenant was re-checked.
+//! Test hooks and fault injection: make a job step fail, or hang as if the worker died
+//! there. Only settable from code (`Hooks`, given to `Application::build_with_hooks`), never
+//! from the environment or settings. Checked by `jobs::runner::Fence::step` before each
+//! step, after the tenant was re-checked. A leaf: the state holds it, the jobs read it.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
