@@ -1,21 +1,19 @@
-//! The test harness both services' suites share, and the home of suites that cross both
-//! planes (`tests/tests/*.rs`). Every test boots its own `Platform` on port 0 with its own
-//! uniquely named databases and Redis prefix, so tests run in parallel against one
-//! PostgreSQL and one Redis, and a cleanup guard drops all of it afterwards, even when the
-//! test panics.
+//! `platform-harness`: the test harness both services' suites share, and the place for
+//! suites that cross both planes (`tests/tests/*.rs`). Every test boots its own `Platform` on
+//! port 0 with its own uniquely named databases and Redis prefix, so tests run in parallel
+//! against one PostgreSQL and one Redis, and a cleanup guard drops all of it afterwards, even
+//! when the test panics.
 //!
-//! # Layout
-//! - `platform`: boot (`spawn_control`, `spawn_platform`, `platform().env(..).spawn()`),
-//!   the running deployment and its handles.
+//! # Modules
+//! - `platform`: the running deployment; boot (`spawn_control`, `spawn_platform`, `platform()`).
 //! - `tenants`: tenants and users made through the APIs; waits for provisioning and jobs.
-//! - `http`: the request builder (`p.app().as_user(&token).on(&slug).get(path).send()`)
-//!   and `assert_problem`.
+//! - `http`: the request builder (`api.as_user(&token).on(&slug).get(path)`), `assert_problem`.
 //! - `wait`: bounded polling.
 //! - `metrics`: the `/metrics` checks both suites make (families described, promtool).
 //! - `env`: the shared PostgreSQL and Redis, one test's names, the env map both planes read.
 //! - `cleanup`: creating the control database and dropping everything a test made.
 //! - `store`: direct PostgreSQL and Redis access behind the services' backs.
-//! - `logs`: the process-wide log capture.
+//! - `logs`: the process-wide log capture (`TEST_LOG=1` also prints it).
 //! - `boot::control`, `boot::app`: the only code that touches the services' start-up.
 
 mod boot {

@@ -1,4 +1,18 @@
 //! The control plane: super-admin API over the tenant registry and the provisioning worker.
+//!
+//! # Modules
+//! - `auth`: the `SuperAdmin` extractor.
+//! - `cli`: the command line (`serve`, `worker`, `migrate`, `tenants migrate`, `admin create`).
+//! - `entity`: sea-orm entities of the control database.
+//! - `events`: publishing tenant changes to app-api replicas on Redis.
+//! - `jobs`: the job path: queue, supervised worker, fenced runner, steps, reconciler, fault hooks.
+//! - `provisioner`: the DDL of a tenant's life, with ownership markers.
+//! - `registry`: every tenant operation (transaction, job record, queue message, event).
+//! - `repo`: SQL against the control database (tenants, jobs, admins).
+//! - `routes`: the handlers and response views.
+//! - `settings`: the plane's settings, read once from the environment and validated.
+//! - `startup`: builds the plane (connections, migrations, HTTP server, worker).
+//! - `state`: what every handler and job shares.
 
 pub mod auth;
 pub mod cli;
