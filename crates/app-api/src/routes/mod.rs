@@ -24,6 +24,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     )
     .app_data(web::QueryConfig::default().error_handler(|err, _| query_error(err).into()))
     .app_data(web::PathConfig::default().error_handler(|err, _| path_error(err).into()))
+    .app_data(web::Data::new(openapi::known_routes()))
     .service(tenancy_core::http::health::live)
     .service(health::ready)
     .service(metrics::metrics)

@@ -10,6 +10,7 @@ use tenancy_core::{ApiError, password};
 
 /// Logs a tenant user in.
 #[utoipa::path(
+    operation_id = "login",
     request_body = LoginRequest,
     params(("X-Tenant-Slug" = String, Header)),
     responses((status = 200, body = TokenResponse), (status = 401)),

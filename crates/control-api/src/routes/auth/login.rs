@@ -11,6 +11,7 @@ use tenancy_core::password;
 
 /// Logs a super-admin in.
 #[utoipa::path(
+    operation_id = "login",
     request_body = LoginRequest,
     responses((status = 200, body = TokenResponse), (status = 401, description = "wrong email or password")),
     tag = "auth"

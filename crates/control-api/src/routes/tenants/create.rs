@@ -63,6 +63,7 @@ fn validate(body: &CreateTenant) -> Result<(String, Plan, Email), ApiError> {
 
 /// Creates a tenant; provisioning continues in the background.
 #[utoipa::path(
+    operation_id = "create_tenant",
     request_body = CreateTenant,
     responses(
         (status = 202, body = TenantWithJob, description = "registered; provisioning queued"),

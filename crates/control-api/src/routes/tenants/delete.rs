@@ -19,6 +19,7 @@ pub struct DeleteQuery {
 
 /// Soft-deletes a tenant, or purges it.
 #[utoipa::path(
+    operation_id = "delete_tenant",
     params(("slug" = String, Path), DeleteQuery),
     responses(
         (status = 200, body = TenantView, description = "soft-deleted"),
