@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 TARGET=${CARGO_TARGET_DIR:-target}
 SECS=${API_CHECK_SECS:-120}
 SEED=${API_CHECK_SEED:-20261201}
-VENV="$TARGET/api-check/venv"
+VENV="$(realpath -m "$TARGET")/api-check/venv"
 ensure_postgres
 ensure_redis
 command -v psql >/dev/null || apt_install postgresql-client
@@ -114,9 +114,10 @@ check() { # name, url, token, extra args...
   log "$name: openapi-spec-validator"
   "$VENV/bin/openapi-spec-validator" "$WORK/$name-openapi.json" || failed=1
   log "$name: schemathesis (${SECS}s, seed $SEED)"
-  "$VENV/bin/schemathesis" run "$url/openapi.json" --checks "$CHECKS" --seed "$SEED" \
-    --max-time "$SECS" --workers 2 --no-color \
-    -H "Authorization: Bearer $token" "$@" || failed=1
+  # From the scratch directory: schemathesis keeps a cache in its working directory.
+  (cd "$WORK" && "$VENV/bin/schemathesis" run "$url/openapi.json" --checks "$CHECKS" \
+    --seed "$SEED" --max-time "$SECS" --workers 2 --no-color \
+    -H "Authorization: Bearer $token" "$@") || failed=1
 }
 # The app plane first: fuzzing the control plane may suspend or delete our tenant.
 check app-api "$APP" "$APP_TOKEN" -H "X-Tenant-Slug: $SLUG"

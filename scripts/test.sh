@@ -26,3 +26,5 @@ log "cargo clippy"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 log "cargo test"
 cargo test --workspace
+log "API check (OpenAPI validator, schemathesis)"
+scripts/api-check.sh

@@ -6,6 +6,7 @@
 
 mod auth;
 mod observability;
+mod openapi;
 mod operations;
 mod pools;
 mod resolution;

@@ -8,6 +8,7 @@ mod crashes;
 mod fencing;
 mod lifecycle;
 mod observability;
+mod openapi;
 mod operations;
 mod outages;
 mod provisioning;

@@ -78,7 +78,10 @@ mod tests {
         known.add("/v1/tickets/{id}", Method::GET);
         known.add("/v1/tickets/{id}", Method::PATCH);
         known.add("/v1/tickets", Method::GET);
-        assert_eq!(known.allow("/v1/tickets/abc").as_deref(), Some("GET, PATCH"));
+        assert_eq!(
+            known.allow("/v1/tickets/abc").as_deref(),
+            Some("GET, PATCH")
+        );
         assert_eq!(known.allow("/v1/tickets").as_deref(), Some("GET"));
         assert_eq!(known.allow("/v1/tickets/abc/x"), None);
         assert_eq!(known.allow("/v1/tickets/"), None);

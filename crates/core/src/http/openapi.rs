@@ -179,12 +179,13 @@ fn add_route_codes(op: &Operation, path: &str, tenancy: bool, codes: &mut Codes)
 fn add_tenant_header(op: &mut Operation) {
     let security = op.security.get_or_insert_with(Vec::new);
     if security.is_empty() {
-        security.push(SecurityRequirement::new(TENANT_SCHEME, Vec::<String>::new()));
+        security.push(SecurityRequirement::new(
+            TENANT_SCHEME,
+            Vec::<String>::new(),
+        ));
     } else {
         for requirement in security.iter_mut() {
-            *requirement = requirement
-                .clone()
-                .add(TENANT_SCHEME, Vec::<String>::new());
+            *requirement = requirement.clone().add(TENANT_SCHEME, Vec::<String>::new());
         }
     }
 }

@@ -36,7 +36,7 @@ pub async fn activate(
 }
 
 /// Re-queues provisioning of a `failed` tenant.
-#[utoipa::path(operation_id = "provision_tenant", params(("slug" = String, Path)), responses((status = 202, body = TenantWithJob), (status = 409)), security(("bearer" = [])), tag = "tenants")]
+#[utoipa::path(operation_id = "provision_tenant", params(("slug" = String, Path)), responses((status = 202, body = TenantWithJob, headers(("Location" = String, description = "The provisioning job: `/v1/jobs/{id}`"))), (status = 409)), security(("bearer" = [])), tag = "tenants")]
 #[post("/v1/tenants/{slug}/provision")]
 #[tracing::instrument(skip_all, fields(tenant.slug = tracing::field::Empty))]
 pub async fn provision(
