@@ -7,7 +7,7 @@ use tenancy_core::http::health::{Check, Readiness};
 
 /// Dependencies answer; the pool factory reports its load (which never fails readiness:
 /// a full budget is back-pressure, not an outage).
-#[utoipa::path(responses((status = 200, body = Readiness), (status = 503, body = Readiness)), tag = "operations")]
+#[utoipa::path(operation_id = "ready", responses((status = 200, body = Readiness), (status = 503, body = Readiness)), tag = "operations")]
 #[get("/health/ready")]
 pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
     let (mut conn, ping) = (state.redis.clone(), redis::cmd("PING"));

@@ -17,7 +17,8 @@ use actix_web::web;
 /// Registers this plane's routes; liveness and the extractor error mappings are the
 /// shared layer's (`tenancy_core::http::server`).
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(health::ready)
+    cfg.app_data(web::Data::new(openapi::known_routes()))
+        .service(health::ready)
         .service(metrics::metrics)
         .service(openapi::spec)
         .service(

@@ -1,8 +1,11 @@
 //! `GET /openapi.json`, generated from the handlers' annotations.
 
+use actix_web::http::Method;
 use actix_web::{HttpResponse, get};
-use tenancy_core::http::openapi::BearerAuth;
-use utoipa::OpenApi;
+use tenancy_core::http::allow::KnownRoutes;
+use tenancy_core::http::openapi::{BearerAuth, TenantProblemResponses};
+use utoipa::openapi::OpenApi as Document;
+use utoipa::{Modify, OpenApi};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -24,23 +27,34 @@ use utoipa::OpenApi;
         super::health::ready,
         super::metrics::metrics,
     ),
-    modifiers(&BearerAuth)
+    modifiers(&V1Prefix, &BearerAuth, &TenantProblemResponses)
 )]
 pub struct ApiDoc;
+
+/// Handlers are mounted in the `/v1` scope; their annotations carry the inner path.
+struct V1Prefix;
+
+impl Modify for V1Prefix {
+    fn modify(&self, doc: &mut Document) {
+        let paths = std::mem::take(&mut doc.paths.paths);
+        for (path, item) in paths {
+            let full = if path.starts_with("/health") || path == "/metrics" {
+                path
+            } else {
+                format!("/v1{path}")
+            };
+            doc.paths.paths.insert(full, item);
+        }
+    }
+}
+
+/// The methods each served path takes, for the 405 fallback.
+pub(crate) fn known_routes() -> KnownRoutes {
+    KnownRoutes::from_openapi(&ApiDoc::openapi(), &[("/openapi.json", Method::GET)])
+}
 
 /// The OpenAPI 3 document; paths under `/v1` as served.
 #[get("/openapi.json")]
 pub async fn spec() -> HttpResponse {
-    let mut doc = ApiDoc::openapi();
-    // Handlers are mounted in the `/v1` scope; their annotations carry the inner path.
-    let paths = std::mem::take(&mut doc.paths.paths);
-    for (path, item) in paths {
-        let full = if path.starts_with("/health") || path == "/metrics" {
-            path
-        } else {
-            format!("/v1{path}")
-        };
-        doc.paths.paths.insert(full, item);
-    }
-    HttpResponse::Ok().json(doc)
+    HttpResponse::Ok().json(ApiDoc::openapi())
 }

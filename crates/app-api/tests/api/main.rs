@@ -7,6 +7,8 @@
 mod auth;
 mod login_flood;
 mod login_throttle;
+mod observability;
+mod openapi;
 mod operations;
 mod pgbouncer;
 mod pools;

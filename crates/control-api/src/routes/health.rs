@@ -8,7 +8,7 @@ use tenancy_core::http::health::{Check, Readiness};
 /// (`tenant_db`) and this process's job worker (`worker`, when it runs one) are reported
 /// too; while only they are down the registry still serves, so the answer is 200 with
 /// status `degraded`, naming what is down.
-#[utoipa::path(responses((status = 200, body = Readiness), (status = 503, body = Readiness)), tag = "operations")]
+#[utoipa::path(operation_id = "ready", responses((status = 200, body = Readiness), (status = 503, body = Readiness)), tag = "operations")]
 #[get("/health/ready")]
 pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
     let (mut conn, ping) = (state.redis.clone(), redis::cmd("PING"));

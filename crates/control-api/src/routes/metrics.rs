@@ -9,7 +9,7 @@ use tenancy_core::domain::TenantStatus;
 use tenancy_core::observability::catalogue;
 
 /// Prometheus metrics.
-#[utoipa::path(responses((status = 200, content_type = "text/plain")), tag = "operations")]
+#[utoipa::path(operation_id = "metrics", responses((status = 200, content_type = "text/plain")), tag = "operations")]
 #[get("/metrics")]
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     // Also done at start-up; here too so that no scrape can miss a family.

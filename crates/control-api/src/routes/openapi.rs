@@ -1,7 +1,9 @@
 //! `GET /openapi.json`, generated from the handlers' annotations.
 
+use actix_web::http::Method;
 use actix_web::{HttpResponse, get};
-use tenancy_core::http::openapi::BearerAuth;
+use tenancy_core::http::allow::KnownRoutes;
+use tenancy_core::http::openapi::{BearerAuth, ProblemResponses};
 use utoipa::OpenApi;
 
 #[derive(OpenApi)]
@@ -23,9 +25,14 @@ use utoipa::OpenApi;
         super::health::ready,
         super::metrics::metrics,
     ),
-    modifiers(&BearerAuth)
+    modifiers(&BearerAuth, &ProblemResponses)
 )]
 pub struct ApiDoc;
+
+/// The methods each served path takes, for the 405 fallback.
+pub(crate) fn known_routes() -> KnownRoutes {
+    KnownRoutes::from_openapi(&ApiDoc::openapi(), &[("/openapi.json", Method::GET)])
+}
 
 /// The OpenAPI 3 document.
 #[get("/openapi.json")]

@@ -8,6 +8,8 @@ mod crashes;
 mod fencing;
 mod lifecycle;
 mod login_throttle;
+mod observability;
+mod openapi;
 mod operations;
 mod outages;
 mod privileges;

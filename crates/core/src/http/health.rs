@@ -19,7 +19,7 @@ pub struct Liveness {
 }
 
 /// The process is up; touches no dependency, so an outage never restarts a healthy process.
-#[utoipa::path(get, path = "/health", responses((status = 200, body = Liveness)), tag = "operations")]
+#[utoipa::path(operation_id = "live", get, path = "/health", responses((status = 200, body = Liveness)), tag = "operations")]
 #[actix_web::get("/health")]
 pub async fn live() -> HttpResponse {
     HttpResponse::Ok().json(Liveness { status: "ok" })

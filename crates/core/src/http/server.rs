@@ -1,13 +1,14 @@
 //! Serving one plane: bind, the middleware both planes wrap in the same order, the routes
-//! and extractor error mappings they share, the 404 fallback, and a running handle that
+//! and extractor error mappings they share, the 404/405 fallback, and a running handle that
 //! stops the server and the plane's background tasks.
 
 use crate::error::{json_error, path_error, query_error};
+use crate::http::allow::KnownRoutes;
 use crate::observability::{RootSpan, http_metrics};
 use crate::{ApiError, ErrorCode};
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::from_fn;
-use actix_web::{App, HttpResponse, HttpServer, web};
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use anyhow::Context;
 use std::net::{SocketAddr, TcpListener};
 use tokio::task::JoinHandle;
@@ -38,8 +39,28 @@ fn shared_routes(cfg: &mut web::ServiceConfig) {
     .service(crate::http::health::live);
 }
 
-async fn not_found() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::new(ErrorCode::NotFound, "no such route"))
+/// Unknown paths are 404; a known path called with a method it does not take is 405 with
+/// `Allow`, when the plane registered its `KnownRoutes` as app data.
+async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let allow = req
+        .app_data::<web::Data<KnownRoutes>>()
+        .and_then(|known| known.allow(req.path()));
+    match allow {
+        Some(allow) => {
+            let err = ApiError::new(
+                ErrorCode::MethodNotAllowed,
+                format!("{} is not allowed here; allowed: {allow}", req.method()),
+            );
+            let mut res = actix_web::ResponseError::error_response(&err);
+            res.headers_mut().insert(
+                actix_web::http::header::ALLOW,
+                actix_web::http::header::HeaderValue::from_str(&allow)
+                    .map_err(ApiError::internal)?,
+            );
+            Ok(res)
+        }
+        None => Err(ApiError::new(ErrorCode::NotFound, "no such route")),
+    }
 }
 
 /// A plane bound to its port with its state, not yet serving.

@@ -11,6 +11,7 @@ use tenancy_core::{ApiError, password};
 
 /// Logs a tenant user in.
 #[utoipa::path(
+    operation_id = "login",
     request_body = LoginRequest,
     params(("X-Tenant-Slug" = String, Header)),
     responses((status = 200, body = TokenResponse), (status = 401), (status = 422), (status = 429, description = "too many failed logins"), (status = 503, description = "too many password checks at once")),

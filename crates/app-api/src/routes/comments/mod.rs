@@ -22,7 +22,7 @@ pub(crate) struct CreateComment {
 }
 
 /// A ticket's comments; internal notes are hidden from customers.
-#[utoipa::path(params(("id" = Uuid, Path)), responses((status = 200, body = Vec<Comment>), (status = 404)), security(("bearer" = [])), tag = "comments")]
+#[utoipa::path(operation_id = "list_comments", params(("id" = Uuid, Path)), responses((status = 200, body = Vec<Comment>), (status = 404)), security(("bearer" = [])), tag = "comments")]
 #[get("/tickets/{id}/comments")]
 #[tracing::instrument(skip_all)]
 pub(crate) async fn list(
@@ -42,7 +42,7 @@ pub(crate) async fn list(
 }
 
 /// Adds a comment to a ticket the user can see.
-#[utoipa::path(params(("id" = Uuid, Path)), request_body = CreateComment, responses((status = 201, body = Comment), (status = 403), (status = 404), (status = 422)), security(("bearer" = [])), tag = "comments")]
+#[utoipa::path(operation_id = "create_comment", params(("id" = Uuid, Path)), request_body = CreateComment, responses((status = 201, body = Comment), (status = 403), (status = 404), (status = 422)), security(("bearer" = [])), tag = "comments")]
 #[post("/tickets/{id}/comments")]
 #[tracing::instrument(skip_all)]
 pub(crate) async fn create(

@@ -21,7 +21,7 @@ pub(crate) struct CreateTicket {
 }
 
 /// Opens a ticket as the signed-in user.
-#[utoipa::path(request_body = CreateTicket, responses((status = 201, body = Ticket), (status = 422)), security(("bearer" = [])), tag = "tickets")]
+#[utoipa::path(operation_id = "create_ticket", request_body = CreateTicket, responses((status = 201, body = Ticket, headers(("Location" = String, description = "The ticket: `/v1/tickets/{id}`"))), (status = 422)), security(("bearer" = [])), tag = "tickets")]
 #[post("/tickets")]
 #[tracing::instrument(skip_all)]
 pub(crate) async fn create(

@@ -8,7 +8,7 @@ use tenancy_core::ApiError;
 use uuid::Uuid;
 
 /// Deletes a ticket and its comments.
-#[utoipa::path(params(("id" = Uuid, Path)), responses((status = 204), (status = 403), (status = 404)), security(("bearer" = [])), tag = "tickets")]
+#[utoipa::path(operation_id = "delete_ticket", params(("id" = Uuid, Path)), responses((status = 204), (status = 403), (status = 404)), security(("bearer" = [])), tag = "tickets")]
 #[delete("/tickets/{id}")]
 #[tracing::instrument(skip_all)]
 pub(crate) async fn delete(

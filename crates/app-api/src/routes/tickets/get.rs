@@ -9,7 +9,7 @@ use tenancy_core::ApiError;
 use uuid::Uuid;
 
 /// One ticket (a customer's own only; another's is 404, not 403, to reveal nothing).
-#[utoipa::path(params(("id" = Uuid, Path)), responses((status = 200, body = Ticket), (status = 404)), security(("bearer" = [])), tag = "tickets")]
+#[utoipa::path(operation_id = "get_ticket", params(("id" = Uuid, Path)), responses((status = 200, body = Ticket), (status = 404)), security(("bearer" = [])), tag = "tickets")]
 #[get("/tickets/{id}")]
 pub(crate) async fn get(
     tenant: Tenant,

@@ -22,7 +22,7 @@ pub(crate) struct ListTickets {
 }
 
 /// Tickets, newest first; customers see their own.
-#[utoipa::path(params(ListTickets, PageQuery), responses((status = 200, body = Page<Ticket>)), security(("bearer" = [])), tag = "tickets")]
+#[utoipa::path(operation_id = "list_tickets", params(ListTickets, PageQuery), responses((status = 200, body = Page<Ticket>)), security(("bearer" = [])), tag = "tickets")]
 #[get("/tickets")]
 #[tracing::instrument(skip_all)]
 pub(crate) async fn list(

@@ -35,7 +35,7 @@ pub(crate) struct UpdateTicket {
 }
 
 /// Changes a ticket.
-#[utoipa::path(params(("id" = Uuid, Path)), request_body = UpdateTicket, responses((status = 200, body = Ticket), (status = 403), (status = 404), (status = 422)), security(("bearer" = [])), tag = "tickets")]
+#[utoipa::path(operation_id = "update_ticket", params(("id" = Uuid, Path)), request_body = UpdateTicket, responses((status = 200, body = Ticket), (status = 403), (status = 404), (status = 422)), security(("bearer" = [])), tag = "tickets")]
 #[patch("/tickets/{id}")]
 #[tracing::instrument(skip_all)]
 pub(crate) async fn update(

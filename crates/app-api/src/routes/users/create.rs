@@ -32,7 +32,7 @@ pub(crate) fn field(field: &'static str, message: impl Into<Cow<'static, str>>) 
 }
 
 /// Adds a user to the tenant.
-#[utoipa::path(request_body = CreateUser, responses((status = 201, body = User), (status = 409), (status = 422)), security(("bearer" = [])), tag = "users")]
+#[utoipa::path(operation_id = "create_user", request_body = CreateUser, responses((status = 201, body = User, headers(("Location" = String, description = "The user: `/v1/users/{id}`"))), (status = 409), (status = 422)), security(("bearer" = [])), tag = "users")]
 #[post("/users")]
 #[tracing::instrument(skip_all)]
 pub(crate) async fn create(

@@ -16,7 +16,7 @@ pub(crate) struct ListUsers {
 }
 
 /// The tenant's users.
-#[utoipa::path(params(ListUsers, PageQuery), responses((status = 200, body = Page<User>)), security(("bearer" = [])), tag = "users")]
+#[utoipa::path(operation_id = "list_users", params(ListUsers, PageQuery), responses((status = 200, body = Page<User>)), security(("bearer" = [])), tag = "users")]
 #[get("/users")]
 #[tracing::instrument(skip_all)]
 pub(crate) async fn list(

@@ -7,7 +7,7 @@ use actix_web::{HttpResponse, get};
 use tenancy_core::ApiError;
 
 /// The signed-in user.
-#[utoipa::path(responses((status = 200, body = User)), security(("bearer" = [])), tag = "users")]
+#[utoipa::path(operation_id = "get_me", responses((status = 200, body = User)), security(("bearer" = [])), tag = "users")]
 #[get("/users/me")]
 #[tracing::instrument(skip_all)]
 pub(crate) async fn me(tenant: Tenant, user: AuthUser) -> Result<HttpResponse, ApiError> {

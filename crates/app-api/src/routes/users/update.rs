@@ -25,7 +25,7 @@ pub(crate) struct UpdateUser {
 }
 
 /// Changes a user; `active: false` deactivates (their tokens stop working within seconds).
-#[utoipa::path(params(("id" = Uuid, Path)), request_body = UpdateUser, responses((status = 200, body = User), (status = 404), (status = 409), (status = 422)), security(("bearer" = [])), tag = "users")]
+#[utoipa::path(operation_id = "update_user", params(("id" = Uuid, Path)), request_body = UpdateUser, responses((status = 200, body = User), (status = 404), (status = 409), (status = 422)), security(("bearer" = [])), tag = "users")]
 #[patch("/users/{id}")]
 #[tracing::instrument(skip_all)]
 pub(crate) async fn update(

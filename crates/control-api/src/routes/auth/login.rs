@@ -12,6 +12,7 @@ use tenancy_core::throttle::LoginThrottle;
 
 /// Logs a super-admin in.
 #[utoipa::path(
+    operation_id = "login",
     request_body = LoginRequest,
     responses((status = 200, body = TokenResponse), (status = 401, description = "wrong email or password"), (status = 429, description = "too many failed logins")),
     tag = "auth"

@@ -69,9 +69,10 @@ fn validate(body: &CreateTenant) -> Result<(String, Plan, Email), ApiError> {
 
 /// Creates a tenant; provisioning continues in the background.
 #[utoipa::path(
+    operation_id = "create_tenant",
     request_body = CreateTenant,
     responses(
-        (status = 202, body = TenantWithJob, description = "registered; provisioning queued"),
+        (status = 202, body = TenantWithJob, description = "registered; provisioning queued", headers(("Location" = String, description = "The tenant: `/v1/tenants/{slug}`"))),
         (status = 400, description = "invalid_tenant_slug"),
         (status = 409, description = "slug taken"),
         (status = 422, description = "validation_failed"),

@@ -19,10 +19,11 @@ pub struct DeleteQuery {
 
 /// Soft-deletes a tenant, or purges it.
 #[utoipa::path(
+    operation_id = "delete_tenant",
     params(("slug" = String, Path), DeleteQuery),
     responses(
         (status = 200, body = TenantView, description = "soft-deleted"),
-        (status = 202, body = TenantWithJob, description = "purge queued"),
+        (status = 202, body = TenantWithJob, description = "purge queued", headers(("Location" = String, description = "The purge job: `/v1/jobs/{id}`"))),
         (status = 404), (status = 409)
     ),
     security(("bearer" = [])),

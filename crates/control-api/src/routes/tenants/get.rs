@@ -8,6 +8,7 @@ use tenancy_core::ApiError;
 
 /// One tenant.
 #[utoipa::path(
+    operation_id = "get_tenant",
     params(("slug" = String, Path)),
     responses((status = 200, body = TenantView), (status = 404, description = "tenant_not_found")),
     security(("bearer" = [])),

@@ -9,7 +9,7 @@ use tenancy_core::ApiError;
 use uuid::Uuid;
 
 /// A tenant's jobs, newest first (at most 100).
-#[utoipa::path(params(("slug" = String, Path)), responses((status = 200, body = Vec<JobView>), (status = 404)), security(("bearer" = [])), tag = "jobs")]
+#[utoipa::path(operation_id = "list_tenant_jobs", params(("slug" = String, Path)), responses((status = 200, body = Vec<JobView>), (status = 404)), security(("bearer" = [])), tag = "jobs")]
 #[get("/v1/tenants/{slug}/jobs")]
 #[tracing::instrument(skip_all, fields(tenant.slug = tracing::field::Empty))]
 pub async fn for_tenant(
@@ -23,7 +23,7 @@ pub async fn for_tenant(
 }
 
 /// One job: state, attempts, last error, timings.
-#[utoipa::path(params(("id" = Uuid, Path)), responses((status = 200, body = JobView), (status = 404)), security(("bearer" = [])), tag = "jobs")]
+#[utoipa::path(operation_id = "get_job", params(("id" = Uuid, Path)), responses((status = 200, body = JobView), (status = 404)), security(("bearer" = [])), tag = "jobs")]
 #[get("/v1/jobs/{id}")]
 #[tracing::instrument(skip_all, fields(job.id = %path))]
 pub async fn get(

@@ -8,7 +8,7 @@ use actix_web::{HttpResponse, post, web};
 use tenancy_core::ApiError;
 
 /// Suspends an active tenant: the app plane stops serving it within seconds.
-#[utoipa::path(params(("slug" = String, Path)), responses((status = 200, body = TenantView), (status = 409)), security(("bearer" = [])), tag = "tenants")]
+#[utoipa::path(operation_id = "suspend_tenant", params(("slug" = String, Path)), responses((status = 200, body = TenantView), (status = 409)), security(("bearer" = [])), tag = "tenants")]
 #[post("/v1/tenants/{slug}/suspend")]
 #[tracing::instrument(skip_all, fields(tenant.slug = tracing::field::Empty))]
 pub async fn suspend(
@@ -22,7 +22,7 @@ pub async fn suspend(
 }
 
 /// Re-activates a suspended tenant.
-#[utoipa::path(params(("slug" = String, Path)), responses((status = 200, body = TenantView), (status = 409)), security(("bearer" = [])), tag = "tenants")]
+#[utoipa::path(operation_id = "activate_tenant", params(("slug" = String, Path)), responses((status = 200, body = TenantView), (status = 409)), security(("bearer" = [])), tag = "tenants")]
 #[post("/v1/tenants/{slug}/activate")]
 #[tracing::instrument(skip_all, fields(tenant.slug = tracing::field::Empty))]
 pub async fn activate(
@@ -36,7 +36,7 @@ pub async fn activate(
 }
 
 /// Re-queues provisioning of a `failed` tenant.
-#[utoipa::path(params(("slug" = String, Path)), responses((status = 202, body = TenantWithJob), (status = 409)), security(("bearer" = [])), tag = "tenants")]
+#[utoipa::path(operation_id = "provision_tenant", params(("slug" = String, Path)), responses((status = 202, body = TenantWithJob, headers(("Location" = String, description = "The provisioning job: `/v1/jobs/{id}`"))), (status = 409)), security(("bearer" = [])), tag = "tenants")]
 #[post("/v1/tenants/{slug}/provision")]
 #[tracing::instrument(skip_all, fields(tenant.slug = tracing::field::Empty))]
 pub async fn provision(

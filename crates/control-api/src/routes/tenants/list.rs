@@ -18,7 +18,7 @@ pub struct ListQuery {
 }
 
 /// Lists tenants, newest first.
-#[utoipa::path(params(ListQuery, PageQuery), responses((status = 200, body = Page<TenantView>)), security(("bearer" = [])), tag = "tenants")]
+#[utoipa::path(operation_id = "list_tenants", params(ListQuery, PageQuery), responses((status = 200, body = Page<TenantView>)), security(("bearer" = [])), tag = "tenants")]
 #[get("/v1/tenants")]
 #[tracing::instrument(skip_all)]
 pub async fn list(

@@ -21,6 +21,7 @@ pub struct UpdateTenant {
 
 /// Renames a tenant or changes its plan.
 #[utoipa::path(
+    operation_id = "update_tenant",
     params(("slug" = String, Path)),
     request_body = UpdateTenant,
     responses((status = 200, body = TenantView), (status = 404), (status = 422)),
