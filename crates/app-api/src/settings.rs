@@ -155,13 +155,16 @@ mod tests {
     /// were sealed under the version the previous key shadowed.
     #[test]
     fn equal_key_versions_stop_start_up() {
-        let key = "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=".to_string();
+        let key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".to_string();
         let env = |previous_version: &str| -> HashMap<String, String> {
             [
                 ("MASTER_KEY", key.clone()),
                 ("MASTER_KEY_PREVIOUS", key.clone()),
                 ("MASTER_KEY_PREVIOUS_VERSION", previous_version.to_string()),
-                ("APP_JWT_SECRET", "a".repeat(32)),
+                (
+                    "APP_JWT_SECRET",
+                    "app-Zq3v8LmN1xR7tY2wK9pB4sD6fH0jG5cE".to_string(),
+                ),
             ]
             .into_iter()
             .map(|(k, v)| (k.to_string(), v))

@@ -113,12 +113,15 @@ mod tests {
     /// exactly when the keys passed.
     #[test]
     fn from_env_refuses_a_previous_key_under_the_current_version() {
-        let key = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
+        let key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
         let mut env: HashMap<String, String> = HashMap::from([
             ("MASTER_KEY".into(), key.into()),
             ("MASTER_KEY_PREVIOUS".into(), key.into()),
             ("MASTER_KEY_VERSION".into(), "2".into()),
-            ("CONTROL_JWT_SECRET".into(), "c".repeat(32)),
+            (
+                "CONTROL_JWT_SECRET".into(),
+                "ctl-Wd7Hk2Np9Qs4Tv6Xz1Bm3Cf8Gj5Lr0Ye".into(),
+            ),
         ]);
         let refusal =
             |env: &HashMap<String, String>| Settings::from_env(env).err().map(|e| e.to_string());

@@ -20,7 +20,7 @@ fn status_bytes(field: &str) -> u64 {
 async fn a_login_flood_keeps_peak_memory_within_the_hashing_bound() {
     let p = spawn_platform().await;
     let t = p.tenant("flooded").await;
-    let email = format!("admin@{}.test", t.slug);
+    let email = format!("owner@{}.test", t.slug);
     let rss_before = status_bytes("VmRSS:");
     let hwm_before = status_bytes("VmHWM:");
 

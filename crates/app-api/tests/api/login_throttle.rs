@@ -30,7 +30,7 @@ async fn failed_logins_of_one_account_earn_growing_delays_on_every_replica_until
     let t = p.tenant("throttled").await;
     let b = replica(&p, &[]).await;
     let b_url = format!("http://127.0.0.1:{}", b.port);
-    let email = format!("admin@{}.test", t.slug);
+    let email = format!("owner@{}.test", t.slug);
 
     // Five free failures, spread over both replicas, then a sixth that earns a delay.
     for i in 0..6 {
@@ -82,7 +82,7 @@ async fn one_address_failing_across_many_accounts_is_slowed_down() {
         let res = login(&p.app().url(""), &t.slug, &email, "Winter2026!").await;
         assert_problem(res, 401, "unauthorized").await;
     }
-    let email = format!("admin@{}.test", t.slug);
+    let email = format!("owner@{}.test", t.slug);
     let res = login(&p.app().url(""), &t.slug, &email, TENANT_ADMIN_PASSWORD).await;
     assert!(retry_after(&res) >= 1);
     assert_problem(res, 429, "rate_limited").await;

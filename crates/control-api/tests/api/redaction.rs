@@ -6,7 +6,7 @@ const PASSWORD: &str = "s3cret-Registry-pw";
 
 #[test]
 fn a_bad_control_database_url_is_refused_without_its_password() {
-    let key = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="; // 32 bytes, base64
+    let key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="; // 32 distinct bytes, base64
     for url in [
         format!("postgresx://admin:{PASSWORD}@127.0.0.1:1/registry"),
         format!("mysql://admin:{PASSWORD}@127.0.0.1:1/registry"),

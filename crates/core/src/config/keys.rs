@@ -70,15 +70,26 @@ mod tests {
     use base64::Engine as _;
     use std::collections::HashMap;
 
-    fn b64(byte: u8) -> String {
-        base64::engine::general_purpose::STANDARD.encode([byte; 32])
+    /// A strong-looking key per `seed`: 32 distinct bytes (weak-secret detection refuses
+    /// repeats).
+    fn b64(seed: u8) -> String {
+        let bytes: Vec<u8> = (0..32u8)
+            .map(|i| i.wrapping_mul(37).wrapping_add(seed))
+            .collect();
+        base64::engine::general_purpose::STANDARD.encode(bytes)
     }
 
     fn env(extra: &[(&str, &str)]) -> HashMap<String, String> {
         let mut env: HashMap<String, String> = [
             ("MASTER_KEY", b64(1)),
-            ("APP_JWT_SECRET", "a".repeat(40)),
-            ("CONTROL_JWT_SECRET", "c".repeat(40)),
+            (
+                "APP_JWT_SECRET",
+                "app-Zq3v8LmN1xR7tY2wK9pB4sD6fH0jG5cE".into(),
+            ),
+            (
+                "CONTROL_JWT_SECRET",
+                "ctl-Wd7Hk2Np9Qs4Tv6Xz1Bm3Cf8Gj5Lr0Ye".into(),
+            ),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
@@ -126,7 +137,7 @@ mod tests {
 
     #[test]
     fn a_jwt_secret_shared_by_both_planes_is_refused_naming_our_variable() {
-        let same = "s".repeat(40);
+        let same = "both-Pk4Rm8Tx2Vz6Bn1Cq5Dw9Fh3Gj7Ks0L";
         let env = env(&[("APP_JWT_SECRET", &same), ("CONTROL_JWT_SECRET", &same)]);
         assert!(refusal(&env, Plane::App).starts_with("APP_JWT_SECRET is invalid"));
         assert!(refusal(&env, Plane::Control).starts_with("CONTROL_JWT_SECRET is invalid"));
