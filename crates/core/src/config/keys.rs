@@ -138,7 +138,7 @@ mod tests {
     #[test]
     fn a_jwt_secret_shared_by_both_planes_is_refused_naming_our_variable() {
         let same = "both-Pk4Rm8Tx2Vz6Bn1Cq5Dw9Fh3Gj7Ks0L";
-        let env = env(&[("APP_JWT_SECRET", &same), ("CONTROL_JWT_SECRET", &same)]);
+        let env = env(&[("APP_JWT_SECRET", same), ("CONTROL_JWT_SECRET", same)]);
         assert!(refusal(&env, Plane::App).starts_with("APP_JWT_SECRET is invalid"));
         assert!(refusal(&env, Plane::Control).starts_with("CONTROL_JWT_SECRET is invalid"));
     }
