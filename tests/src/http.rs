@@ -162,3 +162,20 @@ pub async fn assert_problem(res: Response, status: u16, code: &str) -> Value {
     }
     body
 }
+
+/// Asserts a 422 `validation_failed` whose `errors` name `field`, and returns the answer's
+/// request id (to look for its log lines).
+pub async fn assert_field_refused(res: Response, field: &str) -> String {
+    let request_id = res
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let body = assert_problem(res, 422, "validation_failed").await;
+    let named = body["errors"]
+        .as_array()
+        .is_some_and(|e| e.iter().any(|e| e["field"] == field));
+    assert!(named, "the answer names `{field}`: {body}");
+    request_id
+}

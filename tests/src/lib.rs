@@ -32,7 +32,7 @@ mod wait;
 
 pub use cleanup::{Cleanup, create_database, drop_everything, drop_redis_keys};
 pub use env::{Env, TestNames, pg_admin_url, redis_url, test_env, with_database};
-pub use http::{Api, Request, assert_problem};
+pub use http::{Api, Request, assert_field_refused, assert_problem};
 pub use logs::LogCapture;
 pub use metrics::assert_families_described;
 pub use platform::{

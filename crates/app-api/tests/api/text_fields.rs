@@ -1,25 +1,8 @@
 //! Text PostgreSQL cannot store (a NUL byte) is refused at the edge for every text field of
 //! the app plane: a 422 naming the field, nothing written, and no ERROR line for it.
 
-use platform_harness::{LogCapture, assert_problem, spawn_platform};
-use reqwest::Response;
+use platform_harness::{LogCapture, assert_field_refused, spawn_platform};
 use serde_json::{Value, json};
-
-/// Asserts a 422 `validation_failed` whose `errors` name `field`; returns the request id.
-async fn refused(res: Response, field: &str) -> String {
-    let request_id = res
-        .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
-    let body = assert_problem(res, 422, "validation_failed").await;
-    let named = body["errors"]
-        .as_array()
-        .is_some_and(|e| e.iter().any(|e| e["field"] == field));
-    assert!(named, "the answer names `{field}`: {body}");
-    request_id
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nul_in_any_text_field_is_a_422_naming_it_and_writes_nothing() {
@@ -35,7 +18,9 @@ async fn nul_in_any_text_field_is_a_422_naming_it_and_writes_nothing() {
             json!({"title": "t", "description": "d\u{0}"}),
         ),
     ] {
-        request_ids.push(refused(admin.post("/v1/tickets").json(&body).send().await, field).await);
+        request_ids.push(
+            assert_field_refused(admin.post("/v1/tickets").json(&body).send().await, field).await,
+        );
     }
     let ticket: Value = admin
         .post("/v1/tickets")
@@ -47,7 +32,9 @@ async fn nul_in_any_text_field_is_a_422_naming_it_and_writes_nothing() {
         ("title", json!({"title": "\u{0}"})),
         ("description", json!({"description": "x\u{0}y"})),
     ] {
-        request_ids.push(refused(admin.patch(&ticket_path).json(&body).send().await, field).await);
+        request_ids.push(
+            assert_field_refused(admin.patch(&ticket_path).json(&body).send().await, field).await,
+        );
     }
     let comments = format!("{ticket_path}/comments");
     let res = admin
@@ -55,14 +42,16 @@ async fn nul_in_any_text_field_is_a_422_naming_it_and_writes_nothing() {
         .json(&json!({"body": "x\u{0}y"}))
         .send()
         .await;
-    request_ids.push(refused(res, "body").await);
+    request_ids.push(assert_field_refused(res, "body").await);
 
     let good_user =
         json!({"email": "nul@x.test", "name": "N", "role": "agent", "password": "password-123"});
     for field in ["email", "name", "password"] {
         let mut body = good_user.clone();
         body[field] = json!(format!("{}\u{0}", body[field].as_str().unwrap()));
-        request_ids.push(refused(admin.post("/v1/users").json(&body).send().await, field).await);
+        request_ids.push(
+            assert_field_refused(admin.post("/v1/users").json(&body).send().await, field).await,
+        );
     }
     let (user_id, _) = p.user(&t, "agent", "agnes").await;
     let user_path = format!("/v1/users/{user_id}");
@@ -70,7 +59,9 @@ async fn nul_in_any_text_field_is_a_422_naming_it_and_writes_nothing() {
         ("name", json!({"name": "A\u{0}"})),
         ("password", json!({"password": "password-\u{0}-123"})),
     ] {
-        request_ids.push(refused(admin.patch(&user_path).json(&body).send().await, field).await);
+        request_ids.push(
+            assert_field_refused(admin.patch(&user_path).json(&body).send().await, field).await,
+        );
     }
 
     // No token needed to reach these: the login's email and password.
@@ -90,7 +81,7 @@ async fn nul_in_any_text_field_is_a_422_naming_it_and_writes_nothing() {
             .json(&body)
             .send()
             .await;
-        request_ids.push(refused(res, field).await);
+        request_ids.push(assert_field_refused(res, field).await);
     }
 
     let pg = p.pg(&t.db_name).await;

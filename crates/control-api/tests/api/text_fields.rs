@@ -1,25 +1,8 @@
 //! Text PostgreSQL cannot store (a NUL byte) is refused at the edge for every text field of
 //! the control plane: a 422 naming the field, nothing registered, and no ERROR line for it.
 
-use platform_harness::{LogCapture, assert_problem, spawn_control};
-use reqwest::Response;
+use platform_harness::{LogCapture, assert_field_refused, assert_problem, spawn_control};
 use serde_json::{Value, json};
-
-/// Asserts a 422 `validation_failed` whose `errors` name `field`; returns the request id.
-async fn refused(res: Response, field: &str) -> String {
-    let request_id = res
-        .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
-    let body = assert_problem(res, 422, "validation_failed").await;
-    let named = body["errors"]
-        .as_array()
-        .is_some_and(|e| e.iter().any(|e| e["field"] == field));
-    assert!(named, "the answer names `{field}`: {body}");
-    request_id
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nul_in_any_text_field_is_a_422_naming_it_and_registers_nothing() {
@@ -34,7 +17,7 @@ async fn nul_in_any_text_field_is_a_422_naming_it_and_registers_nothing() {
         let mut body = good.clone();
         body[field] = json!(format!("{}\u{0}x", body[field].as_str().unwrap()));
         let res = p.root().post("/v1/tenants").json(&body).send().await;
-        request_ids.push(refused(res, field).await);
+        request_ids.push(assert_field_refused(res, field).await);
     }
     let res = p.root().get(&format!("/v1/tenants/{slug}")).send().await;
     assert_problem(res, 404, "tenant_not_found").await;
@@ -50,7 +33,7 @@ async fn nul_in_any_text_field_is_a_422_naming_it_and_registers_nothing() {
         .json(&json!({"name": "Re\u{0}named"}))
         .send()
         .await;
-    request_ids.push(refused(res, "name").await);
+    request_ids.push(assert_field_refused(res, "name").await);
     let tenant: Value = p.root().get(&format!("/v1/tenants/{kept}")).read().await;
     assert_eq!(tenant["name"], format!("Tenant {kept}"), "{tenant}");
 
@@ -66,7 +49,7 @@ async fn nul_in_any_text_field_is_a_422_naming_it_and_registers_nothing() {
         ),
     ] {
         let res = p.control().post("/v1/auth/login").json(&body).send().await;
-        request_ids.push(refused(res, field).await);
+        request_ids.push(assert_field_refused(res, field).await);
     }
 
     assert!(
