@@ -29,8 +29,9 @@ pub fn from_sqlstate(code: &str, cause: impl Into<Cause>) -> ApiError {
             "the database has no connection to spare; retry shortly",
         )
         .retry_after(DB_RETRY_AFTER_SECS),
-        // Class 08 (connection exception), and a server shutting down or starting up.
-        c if c.starts_with("08") || matches!(c, "57P01" | "57P02" | "57P03") => {
+        // Class 08 (connection exception), a server shutting down or starting up, and a
+        // statement cut off by `statement_timeout` (57014): the database cannot answer now.
+        c if c.starts_with("08") || matches!(c, "57014" | "57P01" | "57P02" | "57P03") => {
             return ApiError::unavailable("the database", cause).retry_after(DB_RETRY_AFTER_SECS);
         }
         _ => return ApiError::internal(cause),
@@ -91,7 +92,7 @@ mod tests {
             classify("53300"),
             (ErrorCode::ConnectionLimit, Some(1), true)
         );
-        for code in ["08000", "08003", "08006", "57P01", "57P03"] {
+        for code in ["08000", "08003", "08006", "57014", "57P01", "57P03"] {
             assert_eq!(
                 classify(code),
                 (ErrorCode::ServiceUnavailable, Some(1), true),
@@ -102,7 +103,7 @@ mod tests {
 
     #[test]
     fn everything_else_is_internal_and_keeps_its_cause() {
-        for code in ["42P01", "42703", "40001", "XX000", "57014", "22012"] {
+        for code in ["42P01", "42703", "40001", "XX000", "22012"] {
             assert_eq!(classify(code), (ErrorCode::Internal, None, true), "{code}");
         }
     }
