@@ -17,6 +17,7 @@ mod provisioning;
 mod recovery;
 mod redaction;
 mod secrets;
+mod sigkill;
 mod startup;
 mod text_fields;
 mod validation;
