@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every gate: the compose file's config check, formatting, clippy, and all tests
-# against real PostgreSQL and Redis (started first if they are not running). Each test creates and drops its own databases
+# Runs every gate: the compose file's config check, formatting, clippy, all tests against
+# real PostgreSQL and Redis (started first if they are not running), then the OpenAPI
+# check (validator and a bounded schemathesis run per service, scripts/api-check.sh). Each test creates and drops its own databases
 # and Redis keys, so this is safe on a machine that runs the dev platform too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,3 +28,7 @@ log "cargo clippy"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 log "cargo test"
 cargo test --workspace
+# After the tests, so a broken build fails fast; bounded (API_CHECK_SECS per service, about
+# 4 minutes in all on 2 cores) and self-cleaning like the tests.
+log "API check (openapi-spec-validator, schemathesis)"
+API_CHECK_SECS=${API_CHECK_SECS:-90} scripts/api-check.sh

@@ -81,8 +81,11 @@ async fn an_unknown_method_on_a_known_path_is_405_with_allow() {
             "DELETE, GET, PATCH",
         ),
         (Method::PUT, "/v1/tickets".to_string(), "GET, POST"),
-        // `/v1/users/me` also matches `/v1/users/{id}`, which takes PATCH.
-        (Method::DELETE, "/v1/users/me".to_string(), "GET, PATCH"),
+        // `/v1/users/me` is concrete, so it wins over `/v1/users/{id}` (which takes
+        // PATCH): PATCH on it is 405, not a lookup of the user `me`.
+        (Method::DELETE, "/v1/users/me".to_string(), "GET"),
+        (Method::PATCH, "/v1/users/me".to_string(), "GET"),
+        (Method::GET, format!("/v1/users/{id}"), "PATCH"),
         (Method::POST, "/metrics".to_string(), "GET"),
     ] {
         let res = api.request(method.clone(), &path).send().await;

@@ -3,7 +3,7 @@
 use actix_web::http::Method;
 use actix_web::{HttpResponse, get};
 use tenancy_core::http::allow::KnownRoutes;
-use tenancy_core::http::openapi::{BearerAuth, ProblemResponses};
+use tenancy_core::http::openapi::{BearerAuth, ProblemResponses, SlugParameters};
 use utoipa::OpenApi;
 
 #[derive(OpenApi)]
@@ -25,11 +25,11 @@ use utoipa::OpenApi;
         super::health::ready,
         super::metrics::metrics,
     ),
-    modifiers(&BearerAuth, &ProblemResponses)
+    modifiers(&BearerAuth, &ProblemResponses, &SlugParameters)
 )]
 pub struct ApiDoc;
 
-/// The methods each served path takes, for the 405 fallback.
+/// The methods each served path takes, for the 405 check.
 pub(crate) fn known_routes() -> KnownRoutes {
     KnownRoutes::from_openapi(&ApiDoc::openapi(), &[("/openapi.json", Method::GET)])
 }
@@ -38,4 +38,63 @@ pub(crate) fn known_routes() -> KnownRoutes {
 #[get("/openapi.json")]
 pub async fn spec() -> HttpResponse {
     HttpResponse::Ok().json(ApiDoc::openapi())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tenancy_core::domain::text::MAX_NAME_CHARS;
+    use tenancy_core::domain::{MAX_EMAIL_LEN, MAX_SLUG_LEN, MIN_SLUG_LEN, SLUG_PATTERN};
+    use tenancy_core::password::{MAX_PASSWORD_LEN, MIN_PASSWORD_LEN};
+
+    /// The derive takes only literals: this keeps them equal to the limits the handlers check.
+    #[test]
+    fn documented_lengths_are_the_enforced_ones() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).expect("serialisable");
+        let schemas = &doc["components"]["schemas"];
+        let len = |schema: &str, field: &str, key: &str| {
+            schemas[schema]["properties"][field][key]
+                .as_u64()
+                .map(|n| n as usize)
+        };
+        for (schema, field, min, max) in [
+            (
+                "CreateTenant",
+                "slug",
+                Some(MIN_SLUG_LEN),
+                Some(MAX_SLUG_LEN),
+            ),
+            ("CreateTenant", "name", Some(1), Some(MAX_NAME_CHARS)),
+            ("UpdateTenant", "name", Some(1), Some(MAX_NAME_CHARS)),
+            ("CreateTenant", "admin_email", None, Some(MAX_EMAIL_LEN)),
+            ("LoginRequest", "email", None, Some(MAX_EMAIL_LEN)),
+            (
+                "CreateTenant",
+                "admin_password",
+                Some(MIN_PASSWORD_LEN),
+                Some(MAX_PASSWORD_LEN),
+            ),
+            ("LoginRequest", "password", None, Some(MAX_PASSWORD_LEN)),
+        ] {
+            assert_eq!(len(schema, field, "minLength"), min, "{schema}.{field}");
+            assert_eq!(len(schema, field, "maxLength"), max, "{schema}.{field}");
+        }
+        assert_eq!(
+            schemas["CreateTenant"]["properties"]["slug"]["pattern"],
+            SLUG_PATTERN
+        );
+        // Every `{slug}` in a path is documented as a slug.
+        let mut slugs = 0;
+        for item in doc["paths"].as_object().expect("paths").values() {
+            for op in item.as_object().expect("path item").values() {
+                for param in op["parameters"].as_array().into_iter().flatten() {
+                    if param["name"] == "slug" {
+                        assert_eq!(param["schema"]["pattern"], SLUG_PATTERN, "{param}");
+                        slugs += 1;
+                    }
+                }
+            }
+        }
+        assert!(slugs >= 7, "{slugs} slug parameters");
+    }
 }

@@ -2,6 +2,9 @@
 
 use serde::Serialize;
 
+/// Longest address accepted (RFC 5321's path limit), in bytes once trimmed and lowercased.
+pub const MAX_EMAIL_LEN: usize = 254;
+
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(transparent)]
 pub struct Email(String);
@@ -15,7 +18,7 @@ impl Email {
     /// deliverability is not our business.
     pub fn parse(raw: &str) -> Result<Self, EmailError> {
         let s = raw.trim().to_lowercase();
-        if s.len() > 254 || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        if s.len() > MAX_EMAIL_LEN || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(EmailError);
         }
         let (local, domain) = s.split_once('@').ok_or(EmailError)?;

@@ -6,8 +6,8 @@ mod tenant;
 pub mod text;
 mod text_enum;
 
-pub use email::{Email, EmailError};
-pub use slug::{RESERVED_SLUGS, SlugError, TenantSlug};
+pub use email::{Email, EmailError, MAX_EMAIL_LEN};
+pub use slug::{MAX_SLUG_LEN, MIN_SLUG_LEN, RESERVED_SLUGS, SLUG_PATTERN, SlugError, TenantSlug};
 pub use tenant::{Plan, TenantStatus};
 #[doc(hidden)]
 pub use text_enum::__private;

@@ -33,8 +33,11 @@ pub const RESERVED_SLUGS: &[&str] = &[
     "ftp",
 ];
 
-const MIN_LEN: usize = 3;
-const MAX_LEN: usize = 50;
+pub const MIN_SLUG_LEN: usize = 3;
+pub const MAX_SLUG_LEN: usize = 50;
+/// The slug's shape as a regular expression, for the OpenAPI documents (length and the
+/// reserved words are checked apart).
+pub const SLUG_PATTERN: &str = "^[a-z0-9]+(-[a-z0-9]+)*$";
 
 /// A valid slug: 3 to 50 lowercase letters, digits and single hyphens, starting and ending
 /// with a letter or digit, not reserved.
@@ -44,7 +47,7 @@ pub struct TenantSlug(String);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SlugError {
-    #[error("slug must be between {MIN_LEN} and {MAX_LEN} characters")]
+    #[error("slug must be between {MIN_SLUG_LEN} and {MAX_SLUG_LEN} characters")]
     Length,
     #[error(
         "slug may contain only lowercase letters, digits and single hyphens, and must start and end with a letter or digit"
@@ -56,7 +59,7 @@ pub enum SlugError {
 
 impl TenantSlug {
     pub fn parse(raw: &str) -> Result<Self, SlugError> {
-        if raw.len() < MIN_LEN || raw.len() > MAX_LEN {
+        if raw.len() < MIN_SLUG_LEN || raw.len() > MAX_SLUG_LEN {
             return Err(SlugError::Length);
         }
         let bytes = raw.as_bytes();

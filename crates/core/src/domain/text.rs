@@ -3,6 +3,9 @@
 
 use crate::error::FieldError;
 
+/// Longest name or title, in characters after trimming: tenants, users and tickets alike.
+pub const MAX_NAME_CHARS: usize = 200;
+
 /// What a client is told when a field holds text the database would refuse.
 pub const UNSTORABLE: &str = "must not contain NUL characters";
 

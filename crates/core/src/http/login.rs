@@ -6,13 +6,16 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-/// Longest email accepted (RFC 5321 path limit); longer ones are refused before any lookup.
-pub const MAX_EMAIL_LEN: usize = 254;
+/// Longest email accepted; longer ones are refused before any lookup.
+pub use crate::domain::MAX_EMAIL_LEN;
 
+/// The lengths are those no account can exceed (`MAX_EMAIL_LEN`, `MAX_PASSWORD_LEN`):
+/// anything longer is refused as a wrong email or password.
 #[derive(Deserialize, ToSchema)]
 pub struct LoginRequest {
+    #[schema(max_length = 254)]
     pub email: String,
-    #[schema(value_type = String, format = Password)]
+    #[schema(value_type = String, format = Password, max_length = 128)]
     pub password: SecretString,
 }
 

@@ -1,12 +1,13 @@
 //! What both OpenAPI documents share: the `bearer` security scheme, the problem+json
-//! `Problem` component, and the error answers every route can give, added here once rather
-//! than repeated in each handler's annotation.
+//! `Problem` component, the error answers every route can give and the slug's schema,
+//! added here once rather than repeated in each handler's annotation.
 
+use crate::domain::{MAX_SLUG_LEN, MIN_SLUG_LEN, SLUG_PATTERN};
 use std::collections::BTreeMap;
 use utoipa::Modify;
 use utoipa::openapi::content::Content;
 use utoipa::openapi::header::Header;
-use utoipa::openapi::path::{Operation, ParameterIn};
+use utoipa::openapi::path::{Operation, ParameterIn, PathItem};
 use utoipa::openapi::response::Response;
 use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Schema, SchemaType, Type};
 use utoipa::openapi::security::{
@@ -32,6 +33,48 @@ impl Modify for BearerAuth {
                 ),
             );
     }
+}
+
+/// A tenant slug's schema, from the limits `TenantSlug::parse` checks (the reserved words,
+/// refused with `invalid_tenant_slug`, are not in it).
+pub fn slug_schema() -> Schema {
+    ObjectBuilder::new()
+        .schema_type(SchemaType::Type(Type::String))
+        .min_length(Some(MIN_SLUG_LEN))
+        .max_length(Some(MAX_SLUG_LEN))
+        .pattern(Some(SLUG_PATTERN))
+        .build()
+        .into()
+}
+
+/// Gives every parameter that names a tenant (the path's `{slug}`, the `X-Tenant-Slug`
+/// header) the slug's schema.
+pub struct SlugParameters;
+
+impl Modify for SlugParameters {
+    fn modify(&self, openapi: &mut OpenApi) {
+        for item in openapi.paths.paths.values_mut() {
+            for op in operations(item) {
+                for param in op.parameters.iter_mut().flatten() {
+                    if param.name == "slug" || param.name == TENANT_HEADER {
+                        param.schema = Some(RefOr::T(slug_schema()));
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
+    [
+        &mut item.get,
+        &mut item.put,
+        &mut item.post,
+        &mut item.delete,
+        &mut item.patch,
+    ]
+    .into_iter()
+    .flatten()
 }
 
 /// The media type of every error body.
@@ -80,16 +123,7 @@ fn add_problems(openapi: &mut OpenApi, tenancy: bool) {
             .insert("Problem".into(), RefOr::T(problem_schema()));
         for (path, item) in openapi.paths.paths.iter_mut() {
             let api = path.starts_with("/v1/");
-            for op in [
-                &mut item.get,
-                &mut item.put,
-                &mut item.post,
-                &mut item.delete,
-                &mut item.patch,
-            ]
-            .into_iter()
-            .flatten()
-            {
+            for op in operations(item) {
                 let mut codes = declared_codes(op);
                 if api {
                     add_route_codes(op, path, tenancy, &mut codes);

@@ -1,14 +1,14 @@
 //! Serving one plane: bind, the middleware both planes wrap in the same order, the routes
-//! and extractor error mappings they share, the 404/405 fallback, and a running handle that
-//! stops the server and the plane's background tasks.
+//! and extractor error mappings they share, the 405 check and the 404 fallback, and a
+//! running handle that stops the server and the plane's background tasks.
 
 use crate::error::{json_error, path_error, query_error};
-use crate::http::allow::KnownRoutes;
+use crate::http::allow;
 use crate::observability::{RootSpan, http_metrics};
 use crate::{ApiError, ErrorCode};
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::from_fn;
-use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use actix_web::{App, HttpResponse, HttpServer, web};
 use anyhow::Context;
 use std::net::{SocketAddr, TcpListener};
 use tokio::task::JoinHandle;
@@ -39,28 +39,10 @@ fn shared_routes(cfg: &mut web::ServiceConfig) {
     .service(crate::http::health::live);
 }
 
-/// Unknown paths are 404; a known path called with a method it does not take is 405 with
-/// `Allow`, when the plane registered its `KnownRoutes` as app data.
-async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    let allow = req
-        .app_data::<web::Data<KnownRoutes>>()
-        .and_then(|known| known.allow(req.path()));
-    match allow {
-        Some(allow) => {
-            let err = ApiError::new(
-                ErrorCode::MethodNotAllowed,
-                format!("{} is not allowed here; allowed: {allow}", req.method()),
-            );
-            let mut res = actix_web::ResponseError::error_response(&err);
-            res.headers_mut().insert(
-                actix_web::http::header::ALLOW,
-                actix_web::http::header::HeaderValue::from_str(&allow)
-                    .map_err(ApiError::internal)?,
-            );
-            Ok(res)
-        }
-        None => Err(ApiError::new(ErrorCode::NotFound, "no such route")),
-    }
+/// Whatever no route took is 404: a known path with a method it does not take was
+/// already answered 405 by `allow::enforce`.
+async fn not_found() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::new(ErrorCode::NotFound, "no such route"))
 }
 
 /// A plane bound to its port with its state, not yet serving.
@@ -83,6 +65,8 @@ impl<S: Clone + Send + Sync + 'static> Bound<S> {
         let data = web::Data::new(state.clone());
         let server = HttpServer::new(move || {
             App::new()
+                // Innermost, so metrics and the request span see its 405s too.
+                .wrap(from_fn(allow::enforce))
                 .wrap(from_fn(http_metrics))
                 .wrap(TracingLogger::<RootSpan>::new())
                 .app_data(data.clone())

@@ -12,9 +12,13 @@ use tenancy_core::domain::text;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+/// Longest comment, in characters (the OpenAPI `maxLength` says the same).
+pub(crate) const MAX_COMMENT_CHARS: usize = 10_000;
+
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CreateComment {
+    #[schema(min_length = 1, max_length = 10000)]
     pub body: String,
     /// A note for staff only; customers may not write one.
     #[serde(default)]
@@ -52,7 +56,7 @@ pub(crate) async fn create(
     body: web::Json<CreateComment>,
 ) -> Result<HttpResponse, ApiError> {
     let text = body.body.trim();
-    if text.is_empty() || text.chars().count() > 10_000 {
+    if text.is_empty() || text.chars().count() > MAX_COMMENT_CHARS {
         return Err(ApiError::field("body", "must be 1 to 10000 characters"));
     }
     if !text::storable(text) {

@@ -1,5 +1,6 @@
 //! `POST /v1/tickets`.
 
+use super::MAX_DESCRIPTION_CHARS;
 use crate::auth::AuthUser;
 use crate::repo::tickets::{self, Ticket, TicketPriority};
 use crate::routes::users::create::field;
@@ -7,13 +8,15 @@ use crate::tenancy::Tenant;
 use actix_web::{HttpResponse, post, web};
 use serde::Deserialize;
 use tenancy_core::ApiError;
-use tenancy_core::domain::text;
+use tenancy_core::domain::text::{self, MAX_NAME_CHARS};
 use utoipa::ToSchema;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CreateTicket {
+    #[schema(min_length = 1, max_length = 200)]
     pub title: String,
+    #[schema(max_length = 20000)]
     pub description: String,
     /// `medium` when absent. Read as text so a bad word is reported with the other fields.
     #[schema(value_type = Option<TicketPriority>)]
@@ -31,10 +34,10 @@ pub(crate) async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let mut errors = Vec::new();
     let title = body.title.trim();
-    if title.is_empty() || title.chars().count() > 200 {
+    if title.is_empty() || title.chars().count() > MAX_NAME_CHARS {
         errors.push(field("title", "must be 1 to 200 characters"));
     }
-    if body.description.chars().count() > 20_000 {
+    if body.description.chars().count() > MAX_DESCRIPTION_CHARS {
         errors.push(field("description", "must be at most 20000 characters"));
     }
     errors.extend(text::unstorable("title", &body.title));

@@ -1,6 +1,6 @@
 //! `PATCH /v1/tickets/{id}`: title, description, status, priority, assignee.
 
-use super::visible_to;
+use super::{MAX_DESCRIPTION_CHARS, visible_to};
 use crate::auth::{AuthUser, Role};
 use crate::repo::tickets::{self, Changes, Ticket, TicketPriority, TicketStatus};
 use crate::repo::users;
@@ -9,7 +9,7 @@ use crate::tenancy::Tenant;
 use actix_web::{HttpResponse, patch, web};
 use serde::{Deserialize, Deserializer};
 use tenancy_core::ApiError;
-use tenancy_core::domain::text;
+use tenancy_core::domain::text::{self, MAX_NAME_CHARS};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -21,7 +21,9 @@ fn double_option<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<Uuid>>
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct UpdateTicket {
+    #[schema(min_length = 1, max_length = 200)]
     pub title: Option<String>,
+    #[schema(max_length = 20000)]
     pub description: Option<String>,
     // Read as text so a bad word is reported against its field with the others.
     #[schema(value_type = Option<TicketStatus>)]
@@ -47,13 +49,13 @@ pub(crate) async fn update(
     let body = body.into_inner();
     let mut errors = Vec::new();
     let title = body.title.as_deref().map(str::trim);
-    if title.is_some_and(|t| t.is_empty() || t.chars().count() > 200) {
+    if title.is_some_and(|t| t.is_empty() || t.chars().count() > MAX_NAME_CHARS) {
         errors.push(field("title", "must be 1 to 200 characters"));
     }
     if body
         .description
         .as_deref()
-        .is_some_and(|d| d.chars().count() > 20_000)
+        .is_some_and(|d| d.chars().count() > MAX_DESCRIPTION_CHARS)
     {
         errors.push(field("description", "must be at most 20000 characters"));
     }

@@ -7,7 +7,8 @@ use actix_web::{HttpResponse, post, web};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use std::borrow::Cow;
-use tenancy_core::domain::{Email, text};
+use tenancy_core::domain::Email;
+use tenancy_core::domain::text::{self, MAX_NAME_CHARS};
 use tenancy_core::error::FieldError;
 use tenancy_core::{ApiError, password};
 use utoipa::ToSchema;
@@ -15,12 +16,14 @@ use utoipa::ToSchema;
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CreateUser {
+    #[schema(format = Email, max_length = 254)]
     pub email: String,
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     /// Read as text so a bad word is reported against this field with the others.
     #[schema(value_type = Role)]
     pub role: String,
-    #[schema(value_type = String, format = Password)]
+    #[schema(value_type = String, format = Password, min_length = 8, max_length = 128)]
     pub password: SecretString,
 }
 
@@ -48,7 +51,7 @@ pub(crate) async fn create(
         errors.push(field("email", "must be a valid email address"));
     }
     let name = body.name.trim().to_string();
-    if name.is_empty() || name.chars().count() > 200 {
+    if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
         errors.push(field("name", "must be 1 to 200 characters"));
     }
     let role = Role::parse(&body.role)

@@ -8,7 +8,7 @@ use crate::tenancy::Tenant;
 use actix_web::{HttpResponse, patch, web};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
-use tenancy_core::domain::text;
+use tenancy_core::domain::text::{self, MAX_NAME_CHARS};
 use tenancy_core::{ApiError, password};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -16,11 +16,12 @@ use uuid::Uuid;
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct UpdateUser {
+    #[schema(min_length = 1, max_length = 200)]
     pub name: Option<String>,
     #[schema(value_type = Option<Role>)]
     pub role: Option<String>,
     pub active: Option<bool>,
-    #[schema(value_type = Option<String>, format = Password)]
+    #[schema(value_type = Option<String>, format = Password, min_length = 8, max_length = 128)]
     pub password: Option<SecretString>,
 }
 
@@ -40,7 +41,7 @@ pub(crate) async fn update(
     let body = body.into_inner();
     let mut errors = Vec::new();
     let name = body.name.as_deref().map(str::trim);
-    if name.is_some_and(|n| n.is_empty() || n.chars().count() > 200) {
+    if name.is_some_and(|n| n.is_empty() || n.chars().count() > MAX_NAME_CHARS) {
         errors.push(field("name", "must be 1 to 200 characters"));
     }
     let role = match body.role.as_deref().map(Role::parse) {

@@ -8,7 +8,8 @@ use crate::state::AppState;
 use actix_web::{HttpResponse, post, web};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
-use tenancy_core::domain::{Email, Plan, text};
+use tenancy_core::domain::text::{self, MAX_NAME_CHARS};
+use tenancy_core::domain::{Email, Plan};
 use tenancy_core::error::FieldError;
 use tenancy_core::{ApiError, password};
 use utoipa::ToSchema;
@@ -16,14 +17,22 @@ use utoipa::ToSchema;
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateTenant {
-    #[schema(example = "acme")]
+    /// Not one of the reserved words (`api`, `www`, `admin`, ...).
+    #[schema(
+        example = "acme",
+        min_length = 3,
+        max_length = 50,
+        pattern = "^[a-z0-9]+(-[a-z0-9]+)*$"
+    )]
     pub slug: String,
-    #[schema(example = "Acme Corp")]
+    #[schema(example = "Acme Corp", min_length = 1, max_length = 200)]
     pub name: String,
-    #[schema(example = "pro")]
+    /// `free` when absent. Read as text so a bad word is reported with the other fields.
+    #[schema(value_type = Option<Plan>, example = "pro")]
     pub plan: Option<String>,
+    #[schema(format = Email, max_length = 254)]
     pub admin_email: String,
-    #[schema(value_type = String, format = Password)]
+    #[schema(value_type = String, format = Password, min_length = 8, max_length = 128)]
     pub admin_password: SecretString,
 }
 
@@ -38,7 +47,7 @@ fn field(field: &'static str, message: &'static str) -> FieldError {
 fn validate(body: &CreateTenant) -> Result<(String, Plan, Email), ApiError> {
     let mut errors = Vec::new();
     let name = body.name.trim().to_string();
-    if name.is_empty() || name.chars().count() > 200 {
+    if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
         errors.push(field("name", "must be 1 to 200 characters"));
     }
     let plan = match body.plan.as_deref() {

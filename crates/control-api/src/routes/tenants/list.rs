@@ -14,6 +14,7 @@ use utoipa::IntoParams;
 #[derive(Deserialize, IntoParams)]
 pub struct ListQuery {
     /// Only tenants with this status.
+    #[param(value_type = Option<TenantStatus>)]
     pub status: Option<String>,
 }
 

@@ -7,7 +7,8 @@ use crate::routes::views::TenantView;
 use crate::state::AppState;
 use actix_web::{HttpResponse, patch, web};
 use serde::Deserialize;
-use tenancy_core::domain::{Plan, text};
+use tenancy_core::domain::Plan;
+use tenancy_core::domain::text::{self, MAX_NAME_CHARS};
 use tenancy_core::error::FieldError;
 use tenancy_core::{ApiError, ErrorCode};
 use utoipa::ToSchema;
@@ -15,7 +16,9 @@ use utoipa::ToSchema;
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateTenant {
+    #[schema(min_length = 1, max_length = 200)]
     pub name: Option<String>,
+    #[schema(value_type = Option<Plan>)]
     pub plan: Option<String>,
 }
 
@@ -38,7 +41,7 @@ pub async fn update(
 ) -> Result<HttpResponse, ApiError> {
     let mut errors = Vec::new();
     let name = body.name.as_deref().map(str::trim);
-    if name.is_some_and(|n| n.is_empty() || n.chars().count() > 200) {
+    if name.is_some_and(|n| n.is_empty() || n.chars().count() > MAX_NAME_CHARS) {
         errors.push(FieldError {
             field: "name".into(),
             message: "must be 1 to 200 characters".into(),
