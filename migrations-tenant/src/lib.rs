@@ -12,6 +12,7 @@ mod m20261123_000001_create_users;
 mod m20261123_000002_create_tickets;
 mod m20261123_000003_create_comments;
 mod m20261123_000004_create_settings;
+mod m20261205_000005_add_token_version;
 
 /// The tenant schema's migrations, oldest first.
 ///
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000002_create_tickets::Migration),
             Box::new(m20261123_000003_create_comments::Migration),
             Box::new(m20261123_000004_create_settings::Migration),
+            Box::new(m20261205_000005_add_token_version::Migration),
         ]
     }
 }

@@ -126,6 +126,7 @@ fn jwt_verification(c: &mut Criterion) {
         sub: Uuid::new_v4(),
         tid: Uuid::new_v4(),
         role: "agent".into(),
+        ver: 0,
         aud: "app".into(),
         iat,
         exp,

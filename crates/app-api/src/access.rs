@@ -19,10 +19,19 @@ impl Role {
     }
 }
 
-/// A user's current role and whether the account is active, cached briefly so a role
-/// change or deactivation takes effect within seconds without a query per request.
+/// How long a user's access is cached: the bound within which a change made through
+/// another replica (or straight in the database) takes effect here.
+pub const USER_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// A user's current role, whether the account is active and its token version, cached
+/// briefly (`USER_CACHE_TTL`) so a role change, deactivation or password change takes
+/// effect on every replica within that bound without a query per request (and at once on
+/// the replica that made it, which drops its entry).
 #[derive(Clone, Debug)]
 pub struct UserAccess {
     pub role: Role,
     pub active: bool,
+    /// Tokens claiming another version were issued before a password change or a
+    /// deactivation and no longer work.
+    pub token_version: i32,
 }

@@ -64,6 +64,7 @@ impl FromRequest for AuthUser {
                     let access = access.unwrap_or(UserAccess {
                         role: Role::Customer,
                         active: false,
+                        token_version: -1,
                     });
                     state
                         .users
@@ -75,6 +76,12 @@ impl FromRequest for AuthUser {
             if !access.active {
                 return Err(ApiError::unauthorized(
                     "the account is disabled or no longer exists",
+                ));
+            }
+            // Compared with the cached row the request reads anyway: no extra round trip.
+            if claims.ver != access.token_version {
+                return Err(ApiError::unauthorized(
+                    "the token was revoked (password changed or account deactivated)",
                 ));
             }
             tracing::Span::current().record("user.id", tracing::field::display(claims.sub));

@@ -7,6 +7,7 @@ use std::time::Duration;
 use tenancy_core::config::keys::{self, Plane};
 use tenancy_core::config::{self, ConfigError, Env};
 use tenancy_core::crypto::Keyring;
+use tenancy_core::forwarded::TrustedProxies;
 
 /// Limits of the per-tenant pool factory.
 #[derive(Debug, Clone)]
@@ -63,6 +64,8 @@ pub struct Settings {
     pub negative_cache_ttl: Duration,
     /// How long a `/v1` request may take before it is answered 503 and its work dropped.
     pub request_deadline: Duration,
+    /// Proxies whose `Forwarded` / `X-Forwarded-*` headers are believed.
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl Settings {
@@ -142,6 +145,7 @@ impl Settings {
             request_deadline: Duration::from_millis(
                 config::optional(env, "REQUEST_DEADLINE_MS", 10_000)?.max(1),
             ),
+            trusted_proxies: config::trusted_proxies(env)?,
         })
     }
 }

@@ -80,7 +80,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     let jwt = JwtKeys::new(&settings.jwt_secret, APP_AUDIENCE, settings.token_ttl_secs);
     let users = Cache::builder()
         .max_capacity(200_000)
-        .time_to_live(Duration::from_secs(5))
+        .time_to_live(crate::access::USER_CACHE_TTL)
         .build();
     let limiter = RateLimiter::new(redis.clone(), &settings.redis_prefix);
     Ok(AppState {
@@ -118,8 +118,15 @@ pub type Running = server::Running<AppState>;
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let listener = server::bind(settings.addr)?;
+        let proxies = settings.trusted_proxies.clone();
         let state = build_state(settings).await?;
-        Ok(Self(Bound::new(listener, state, routes::configure)?))
+        Ok(Self(Bound::new(
+            listener,
+            state,
+            proxies,
+            routes::configure,
+            crate::tenancy::resolve::path_strategy,
+        )?))
     }
 
     pub fn port(&self) -> u16 {

@@ -6,6 +6,7 @@ use std::time::Duration;
 use tenancy_core::config::keys::{self, Plane};
 use tenancy_core::config::{self, ConfigError, Env};
 use tenancy_core::crypto::Keyring;
+use tenancy_core::forwarded::TrustedProxies;
 
 /// Everything `control-api` needs to serve and to run the worker.
 pub struct Settings {
@@ -35,6 +36,8 @@ pub struct Settings {
     pub queue_poll: Duration,
     /// How often the worker looks for jobs that lost their queue entry or their worker.
     pub reconcile_every: Duration,
+    /// Proxies whose `Forwarded` / `X-Forwarded-*` headers are believed.
+    pub trusted_proxies: TrustedProxies,
 }
 
 /// Settings needed by commands that touch only the control database.
@@ -100,6 +103,7 @@ impl Settings {
             job_lease: Duration::from_secs(config::optional(env, "PROVISION_LEASE_SECS", 60)?),
             queue_poll: Duration::from_millis(config::optional(env, "QUEUE_POLL_MS", 100)?.max(10)),
             reconcile_every: Duration::from_secs(config::optional(env, "RECONCILE_SECS", 30)?),
+            trusted_proxies: config::trusted_proxies(env)?,
         })
     }
 }

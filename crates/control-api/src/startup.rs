@@ -186,8 +186,15 @@ impl Application {
     /// `build` with test hooks (fault injection).
     pub async fn build_with_hooks(settings: Settings, hooks: Hooks) -> anyhow::Result<Self> {
         let listener = server::bind(settings.addr)?;
+        let proxies = settings.trusted_proxies.clone();
         let state = build_state_with_hooks(settings, hooks).await?;
-        Ok(Self(Bound::new(listener, state, routes::configure)?))
+        Ok(Self(Bound::new(
+            listener,
+            state,
+            proxies,
+            routes::configure,
+            |_| {},
+        )?))
     }
 
     pub fn port(&self) -> u16 {

@@ -14,6 +14,9 @@ pub const APP_AUDIENCE: &str = "app";
 pub struct ControlClaims {
     /// The super-admin's id.
     pub sub: Uuid,
+    /// `super_admins.token_version` when issued: a reset bumps it and revokes the token.
+    #[serde(default)]
+    pub ver: i32,
     pub aud: String,
     pub iat: u64,
     pub exp: u64,
@@ -27,6 +30,9 @@ pub struct AppClaims {
     /// The tenant the token was issued for.
     pub tid: Uuid,
     pub role: String,
+    /// `users.token_version` when issued: a password change or deactivation bumps it.
+    #[serde(default)]
+    pub ver: i32,
     pub aud: String,
     pub iat: u64,
     pub exp: u64,
@@ -99,6 +105,7 @@ mod tests {
         let (iat, exp) = control.lifetime();
         let claims = ControlClaims {
             sub: Uuid::new_v4(),
+            ver: 0,
             aud: CONTROL_AUDIENCE.into(),
             iat,
             exp,
@@ -121,6 +128,7 @@ mod tests {
         let control = keys("c".repeat(40).as_str(), CONTROL_AUDIENCE);
         let claims = ControlClaims {
             sub: Uuid::new_v4(),
+            ver: 0,
             aud: CONTROL_AUDIENCE.into(),
             iat: 1,
             exp: 2,

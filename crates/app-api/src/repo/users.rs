@@ -41,7 +41,7 @@ fn user(row: &Row) -> Result<User, tokio_postgres::Error> {
 pub(crate) async fn access(db: &TenantConn, id: Uuid) -> Result<Option<UserAccess>, ApiError> {
     let row = db
         .query_opt(
-            "SELECT role, active FROM users WHERE id = $1",
+            "SELECT role, active, token_version FROM users WHERE id = $1",
             &[(&id, Type::UUID)],
         )
         .await?;
@@ -49,27 +49,38 @@ pub(crate) async fn access(db: &TenantConn, id: Uuid) -> Result<Option<UserAcces
     Ok(Some(UserAccess {
         role: r.try_get("role")?,
         active: r.try_get("active")?,
+        token_version: r.try_get("token_version")?,
     }))
 }
 
-/// The id, hash, role and active flag of the user with this email, for login.
+/// What login needs of the user with an email.
+pub(crate) struct Credentials {
+    pub id: Uuid,
+    pub password_hash: String,
+    pub role: Role,
+    pub active: bool,
+    pub token_version: i32,
+}
+
+/// The credentials of the user with this email, for login.
 pub(crate) async fn credentials(
     db: &TenantConn,
     email: &str,
-) -> Result<Option<(Uuid, String, Role, bool)>, ApiError> {
+) -> Result<Option<Credentials>, ApiError> {
     let row = db
         .query_opt(
-            "SELECT id, password_hash, role, active FROM users WHERE lower(email) = lower($1)",
+            "SELECT id, password_hash, role, active, token_version FROM users WHERE lower(email) = lower($1)",
             &[(&email, Type::TEXT)],
         )
         .await?;
     let Some(r) = row else { return Ok(None) };
-    Ok(Some((
-        r.try_get(0)?,
-        r.try_get(1)?,
-        r.try_get(2)?,
-        r.try_get(3)?,
-    )))
+    Ok(Some(Credentials {
+        id: r.try_get(0)?,
+        password_hash: r.try_get(1)?,
+        role: r.try_get(2)?,
+        active: r.try_get(3)?,
+        token_version: r.try_get(4)?,
+    }))
 }
 
 pub(crate) async fn find(db: &TenantConn, id: Uuid) -> Result<Option<User>, ApiError> {
@@ -141,7 +152,8 @@ pub(crate) async fn insert(
     Ok(user(&row)?)
 }
 
-/// Changes what is given; `None` when the user does not exist.
+/// Changes what is given; `None` when the user does not exist. A new password or a
+/// deactivation bumps `token_version`, revoking every token issued before.
 pub(crate) async fn update(
     db: &TenantConn,
     id: Uuid,
@@ -154,7 +166,10 @@ pub(crate) async fn update(
         .query_opt(
             &format!(
                 "UPDATE users SET name = coalesce($2, name), role = coalesce($3, role),
-                     active = coalesce($4, active), password_hash = coalesce($5, password_hash), updated_at = now()
+                     active = coalesce($4, active), password_hash = coalesce($5, password_hash),
+                     token_version = token_version
+                         + CASE WHEN $5::text IS NOT NULL OR $4 = false THEN 1 ELSE 0 END,
+                     updated_at = now()
                  WHERE id = $1 RETURNING {COLUMNS}"
             ),
             &[

@@ -9,7 +9,7 @@ use utoipa::{Modify, OpenApi};
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "app-api", description = "The multi-tenant helpdesk API. Name the tenant with X-Tenant-Slug or a subdomain."),
+    info(title = "app-api", description = "The multi-tenant helpdesk API. Name the tenant with X-Tenant-Slug, a subdomain (acme.<APP_DOMAIN>) or the path prefix /t/{slug}: every /v1 route below is also served as /t/{slug}/v1/... . Sources naming different tenants are 400 ambiguous_tenant. Forwarded / X-Forwarded-* headers count only from TRUSTED_PROXIES. A token stops working when its user's password changes or the user is deactivated."),
     paths(
         super::auth::login::login,
         super::users::me::me,

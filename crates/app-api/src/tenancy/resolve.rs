@@ -1,14 +1,21 @@
 //! Tenant resolution, as middleware in front of every `/v1` handler, and the `Tenant`
 //! extractor: the only way a handler reaches a tenant database.
 //!
-//! The tenant is named by `X-Tenant-Slug` or by the subdomain of `Host` under `APP_DOMAIN`.
-//! The slug is validated before it is looked up, so it never reaches SQL unvalidated.
+//! The tenant is named by `X-Tenant-Slug`, by the subdomain of the host under `APP_DOMAIN`
+//! (the host from a trusted proxy's `Forwarded`/`X-Forwarded-Host`, else `Host`), or by the
+//! path prefix `/t/{slug}/v1/...`. Sources that disagree are `ambiguous_tenant`. The slug is
+//! validated before it is looked up, so it never reaches SQL unvalidated.
+//!
+//! The path strategy is a rewrite before routing ([`path_strategy`]): `/t/acme/v1/tickets`
+//! is served by the very routes of `/v1/tickets`, and its metrics carry the same route label.
 
 use super::directory::TenantRecord;
 use super::pool::{PoolFactory, TenantConn};
 use crate::state::AppState;
 use actix_web::body::MessageBody;
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::http::Uri;
+use actix_web::http::uri::PathAndQuery;
 use actix_web::middleware::Next;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use std::sync::Arc;
@@ -38,6 +45,40 @@ fn subdomain<'a>(host: &'a str, domain: &str) -> Option<&'a str> {
     (!sub.is_empty()).then_some(sub)
 }
 
+/// The tenant a `/t/{slug}/v1/...` path named, as written (validated with the others).
+#[derive(Clone, Debug)]
+pub struct PathTenant(pub String);
+
+/// The path strategy: `/t/{slug}/v1/...` becomes `/v1/...` before routing, with the slug
+/// kept as [`PathTenant`]. Runs outside everything else (so the request span, the route
+/// label and the routes all see `/v1/...`); any other path is left alone.
+pub fn path_strategy(req: &mut ServiceRequest) {
+    let Some((slug, tail)) = req
+        .path()
+        .strip_prefix("/t/")
+        .and_then(|rest| rest.split_once('/'))
+        .filter(|(_, tail)| *tail == "v1" || tail.starts_with("v1/"))
+        .map(|(slug, tail)| (slug.to_string(), format!("/{tail}")))
+    else {
+        return;
+    };
+    let target = match req.uri().query() {
+        Some(q) => format!("{tail}?{q}"),
+        None => tail,
+    };
+    let mut parts = req.head().uri.clone().into_parts();
+    let Ok(pq) = target.parse::<PathAndQuery>() else {
+        return;
+    };
+    parts.path_and_query = Some(pq);
+    let Ok(uri) = Uri::from_parts(parts) else {
+        return;
+    };
+    req.match_info_mut().get_mut().update(&uri);
+    req.head_mut().uri = uri;
+    req.extensions_mut().insert(PathTenant(slug));
+}
+
 /// The slug a request names, validated.
 pub fn requested_slug(req: &HttpRequest, app_domain: Option<&str>) -> Result<TenantSlug, ApiError> {
     let header = match req.headers().get(TENANT_HEADER) {
@@ -54,27 +95,38 @@ pub fn requested_slug(req: &HttpRequest, app_domain: Option<&str>) -> Result<Ten
         ),
     }
     .filter(|s| !s.is_empty());
-    let host = req.connection_info().host().to_ascii_lowercase();
+    // Not `connection_info().host()`: that believes a client's `X-Forwarded-Host`.
+    let host = tenancy_core::forwarded::host(req);
     let sub = app_domain
         .and_then(|d| subdomain(&host, d))
         .map(str::to_string);
-    let raw = match (header, sub.as_deref()) {
-        (None, None) => {
+    let path = req.extensions().get::<PathTenant>().map(|p| p.0.clone());
+    let named: Vec<(&str, String)> = [
+        ("X-Tenant-Slug header", header.map(str::to_string)),
+        ("subdomain", sub),
+        ("path", path),
+    ]
+    .into_iter()
+    .filter_map(|(source, slug)| slug.map(|s| (source, s)))
+    .collect();
+    let raw = match named.as_slice() {
+        [] => {
             outcome("required");
             return Err(ApiError::new(
                 ErrorCode::TenantRequired,
-                "name the tenant with the X-Tenant-Slug header or a subdomain",
+                "name the tenant with the X-Tenant-Slug header, a subdomain or a /t/{slug}/v1 path",
             ));
         }
-        (Some(h), Some(s)) if h != s => {
-            outcome("ambiguous");
-            return Err(ApiError::new(
-                ErrorCode::AmbiguousTenant,
-                format!("header names `{h}` but the subdomain names `{s}`"),
-            ));
+        [(first_source, first), rest @ ..] => {
+            if let Some((source, other)) = rest.iter().find(|(_, s)| s != first) {
+                outcome("ambiguous");
+                return Err(ApiError::new(
+                    ErrorCode::AmbiguousTenant,
+                    format!("the {first_source} names `{first}` but the {source} names `{other}`"),
+                ));
+            }
+            first.clone()
         }
-        (Some(h), _) => h.to_string(),
-        (None, Some(s)) => s.to_string(),
     };
     TenantSlug::parse(&raw).map_err(|e| {
         outcome("invalid");

@@ -9,6 +9,8 @@ pub struct Model {
     pub id: Uuid,
     pub email: String,
     pub password_hash: String,
+    /// Bumped by every reset; a token claiming another version is refused.
+    pub token_version: i32,
     pub created_at: DateTimeWithTimeZone,
     pub updated_at: DateTimeWithTimeZone,
 }

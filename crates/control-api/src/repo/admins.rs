@@ -1,8 +1,10 @@
 //! Super-admin accounts.
 
 use crate::entity::super_admins::{self, Entity as SuperAdmins};
-use sea_orm::sea_query::OnConflict;
-use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, Set};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter,
+    Statement,
+};
 use tenancy_core::domain::Email;
 use uuid::Uuid;
 
@@ -17,31 +19,39 @@ pub async fn find_by_email(
         .await
 }
 
-/// Creates the admin, or resets the password of an existing one with that email.
+/// Creates the admin, or resets the password of an existing one with that email; a reset
+/// bumps `token_version`, so the admin's earlier tokens stop working.
 #[tracing::instrument(skip_all, fields(admin.email = %email))]
 pub async fn upsert(
     db: &DatabaseConnection,
     email: &Email,
     password_hash: String,
 ) -> Result<(), DbErr> {
-    let now = chrono::Utc::now().fixed_offset();
-    let row = super_admins::ActiveModel {
-        id: Set(Uuid::new_v4()),
-        email: Set(email.as_str().to_string()),
-        password_hash: Set(password_hash),
-        created_at: Set(now),
-        updated_at: Set(now),
-    };
-    SuperAdmins::insert(row)
-        .on_conflict(
-            OnConflict::column(super_admins::Column::Email)
-                .update_columns([
-                    super_admins::Column::PasswordHash,
-                    super_admins::Column::UpdatedAt,
-                ])
-                .to_owned(),
-        )
-        .exec(db)
-        .await?;
+    db.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "INSERT INTO super_admins (id, email, password_hash) VALUES ($1, $2, $3)
+         ON CONFLICT (email) DO UPDATE SET password_hash = EXCLUDED.password_hash,
+             token_version = super_admins.token_version + 1, updated_at = now()",
+        [
+            Uuid::new_v4().into(),
+            email.as_str().into(),
+            password_hash.into(),
+        ],
+    ))
+    .await?;
     Ok(())
+}
+
+/// The current token version of an admin; `None` when the admin no longer exists.
+#[tracing::instrument(skip_all)]
+pub async fn token_version(db: &DatabaseConnection, id: Uuid) -> Result<Option<i32>, DbErr> {
+    let row = db
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT token_version FROM super_admins WHERE id = $1",
+            [id.into()],
+        ))
+        .await?;
+    row.map(|r| r.try_get::<i32>("", "token_version"))
+        .transpose()
 }

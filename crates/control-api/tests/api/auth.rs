@@ -90,6 +90,7 @@ async fn missing_tampered_foreign_or_expired_tokens_are_401() {
         sub: uuid::Uuid::new_v4(),
         tid: uuid::Uuid::new_v4(),
         role: "admin".into(),
+        ver: 0,
         aud: APP_AUDIENCE.into(),
         iat,
         exp,
@@ -100,6 +101,7 @@ async fn missing_tampered_foreign_or_expired_tokens_are_401() {
     let keys = JwtKeys::new(&control_secret, CONTROL_AUDIENCE, 60);
     let expired = keys.sign(&ControlClaims {
         sub: uuid::Uuid::new_v4(),
+        ver: 0,
         aud: CONTROL_AUDIENCE.into(),
         iat: 1_000,
         exp: 2_000,

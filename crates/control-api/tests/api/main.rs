@@ -16,6 +16,7 @@ mod privileges;
 mod provisioning;
 mod recovery;
 mod redaction;
+mod revocation;
 mod secrets;
 mod sigkill;
 mod startup;

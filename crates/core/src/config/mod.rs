@@ -125,6 +125,17 @@ pub fn jwt_secret(env: &dyn Env, var: &'static str) -> Result<SecretString, Conf
     Ok(SecretString::from(raw))
 }
 
+/// `TRUSTED_PROXIES`: comma-separated addresses and CIDR ranges whose `Forwarded` /
+/// `X-Forwarded-*` headers are believed (empty: none). One wrong entry stops start-up, so
+/// a typo never silently leaves a proxy untrusted or trusts the world.
+pub fn trusted_proxies(env: &dyn Env) -> Result<crate::forwarded::TrustedProxies, ConfigError> {
+    crate::forwarded::TrustedProxies::parse(&env.get("TRUSTED_PROXIES").unwrap_or_default())
+        .map_err(|reason| ConfigError::Invalid {
+            var: "TRUSTED_PROXIES",
+            reason,
+        })
+}
+
 /// `MASTER_KEY`: base64 of exactly 32 bytes.
 pub fn master_key(env: &dyn Env, var: &'static str) -> Result<SecretBox<[u8; 32]>, ConfigError> {
     let raw = SecretString::from(required(env, var)?);
@@ -206,6 +217,18 @@ mod tests {
         assert!(jwt_secret(&env(&[("S", &good)]), "S").is_ok());
         let random = base64::engine::general_purpose::STANDARD.encode(rand::random::<[u8; 32]>());
         assert!(master_key(&env(&[("K", &random)]), "K").is_ok());
+    }
+
+    #[test]
+    fn a_wrong_trusted_proxy_stops_start_up() {
+        let e = trusted_proxies(&env(&[("TRUSTED_PROXIES", "10.0.0.0/8, proxy.local")]))
+            .err()
+            .map(|e| e.to_string());
+        assert_eq!(
+            e.as_deref(),
+            Some("TRUSTED_PROXIES is invalid: `proxy.local` is not an IP address or CIDR range")
+        );
+        assert!(trusted_proxies(&env(&[])).is_ok_and(|t| t.is_empty()));
     }
 
     #[test]

@@ -3,10 +3,11 @@
 //! running handle that stops the server and the plane's background tasks.
 
 use crate::error::{json_error, path_error, query_error};
+use crate::forwarded::TrustedProxies;
 use crate::http::allow;
 use crate::observability::{RootSpan, http_metrics};
 use crate::{ApiError, ErrorCode};
-use actix_web::dev::{Server, ServerHandle};
+use actix_web::dev::{Server, ServerHandle, Service, ServiceRequest};
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpResponse, HttpServer, web};
 use anyhow::Context;
@@ -54,22 +55,34 @@ pub struct Bound<S: 'static> {
 
 impl<S: Clone + Send + Sync + 'static> Bound<S> {
     /// The HTTP server over the shared routes and the plane's `routes`, with `state` as
-    /// `web::Data<S>`. Metrics wrap tracing so
+    /// `web::Data<S>`, and `proxies` as `web::Data<TrustedProxies>` (what
+    /// `crate::forwarded` reads); `rewrite` may change a request's path before anything else
+    /// sees it (`|_| {}` for none). Metrics wrap tracing so
     /// the request span covers the metrics middleware too; signals are left to the caller.
     pub fn new(
         listener: TcpListener,
         state: S,
+        proxies: TrustedProxies,
         routes: fn(&mut web::ServiceConfig),
+        rewrite: fn(&mut ServiceRequest),
     ) -> anyhow::Result<Self> {
         let port = listener.local_addr()?.port();
         let data = web::Data::new(state.clone());
+        let proxies = web::Data::new(proxies);
         let server = HttpServer::new(move || {
             App::new()
                 // Innermost, so metrics and the request span see its 405s too.
                 .wrap(from_fn(allow::enforce))
                 .wrap(from_fn(http_metrics))
                 .wrap(TracingLogger::<RootSpan>::new())
+                // Outermost, before routing: a plane's path rewrite (the app plane's
+                // `/t/{slug}/v1`) is seen by the span, the route label and the router alike.
+                .wrap_fn(move |mut req, srv| {
+                    rewrite(&mut req);
+                    srv.call(req)
+                })
                 .app_data(data.clone())
+                .app_data(proxies.clone())
                 .configure(shared_routes)
                 .configure(routes)
                 .default_service(web::to(not_found))

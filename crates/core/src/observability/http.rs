@@ -11,7 +11,6 @@ use actix_web::error::InternalError;
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use std::cell::RefCell;
-use std::net::IpAddr;
 use std::rc::Rc;
 use std::sync::OnceLock;
 use std::time::Instant;
@@ -36,26 +35,6 @@ pub fn tag_tenant(req: &impl HttpMessage, slug: &str) {
     }
 }
 
-/// Peers whose `x-request-id` is taken over rather than replaced: `TRUSTED_PROXIES`, a
-/// comma-separated list of IP addresses (empty by default: every id is generated here).
-/// This is the one hook for trusting a proxy; CIDR ranges and forwarded client addresses
-/// belong here when they come.
-fn trusted_proxies() -> &'static [IpAddr] {
-    static LIST: OnceLock<Vec<IpAddr>> = OnceLock::new();
-    LIST.get_or_init(|| {
-        std::env::var("TRUSTED_PROXIES")
-            .unwrap_or_default()
-            .split(',')
-            .filter_map(|s| s.trim().parse().ok())
-            .collect()
-    })
-}
-
-fn peer_is_trusted(req: &ServiceRequest) -> bool {
-    req.peer_addr()
-        .is_some_and(|peer| trusted_proxies().contains(&peer.ip()))
-}
-
 /// An incoming id is kept only from a trusted peer and only if it is short, printable
 /// and free of separators that could forge log fields.
 fn acceptable_id(raw: &HeaderValue) -> Option<String> {
@@ -68,7 +47,8 @@ fn acceptable_id(raw: &HeaderValue) -> Option<String> {
 
 /// The request id for `req`, decided once (by the root span builder, which runs first).
 pub(crate) fn assign_request_id(req: &ServiceRequest) -> String {
-    let incoming = peer_is_trusted(req)
+    // Only a trusted proxy (`TRUSTED_PROXIES`) may hand us its id; anyone else gets a new one.
+    let incoming = crate::forwarded::peer_trusted(req.request())
         .then(|| req.headers().get(REQUEST_ID_HEADER).and_then(acceptable_id))
         .flatten();
     let id = incoming.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());

@@ -30,37 +30,42 @@ pub async fn login(
     if email.len() > MAX_EMAIL_LEN {
         return Err(ApiError::unauthorized("invalid email or password"));
     }
+    // Behind a trusted proxy, the address it vouches for; otherwise the TCP peer.
+    let client = tenancy_core::forwarded::client_ip(&req);
     let throttle = LoginThrottle::new(
         &state.redis,
         &state.settings.redis_prefix,
         &format!("app:{}", tenant.id()),
         &email,
-        tenancy_core::forwarded::peer_ip(&req),
+        client,
     );
     throttle.check().await?;
     let found = {
         let conn = tenant.conn().await?;
         users::credentials(&conn, email.trim()).await?
     };
-    let hash = found
-        .as_ref()
-        .map_or_else(|| password::dummy_hash().to_string(), |f| f.1.clone());
+    let hash = found.as_ref().map_or_else(
+        || password::dummy_hash().to_string(),
+        |f| f.password_hash.clone(),
+    );
     let ok = password::verify_bounded(password, hash).await?;
-    let Some((id, _, role, active)) = found.filter(|f| ok && f.3) else {
+    let Some(user) = found.filter(|f| ok && f.active) else {
         throttle.failed().await;
+        tracing::info!(client.address = %client, "login refused");
         return Err(ApiError::unauthorized("invalid email or password"));
     };
     throttle.succeeded().await;
-    debug_assert!(active);
+    let id = user.id;
     let (iat, exp) = state.jwt.lifetime();
     let token = state.jwt.sign(&AppClaims {
         sub: id,
         tid: tenant.id(),
-        role: role.as_str().to_string(),
+        role: user.role.as_str().to_string(),
+        ver: user.token_version,
         aud: APP_AUDIENCE.to_string(),
         iat,
         exp,
     });
-    tracing::info!(user.id = %id, "user logged in");
+    tracing::info!(user.id = %id, client.address = %client, "user logged in");
     Ok(HttpResponse::Ok().json(TokenResponse::bearer(token, state.jwt.ttl_secs)))
 }

@@ -25,7 +25,8 @@ pub(crate) struct UpdateUser {
     pub password: Option<SecretString>,
 }
 
-/// Changes a user; `active: false` deactivates (their tokens stop working within seconds).
+/// Changes a user; `active: false` deactivates and a new `password` revokes the user's
+/// tokens (at once on this replica, on the others within `USER_CACHE_TTL`, 5 s).
 #[utoipa::path(operation_id = "update_user", params(("id" = Uuid, Path)), request_body = UpdateUser, responses((status = 200, body = User), (status = 404), (status = 409), (status = 422)), security(("bearer" = [])), tag = "users")]
 #[patch("/users/{id}")]
 #[tracing::instrument(skip_all)]

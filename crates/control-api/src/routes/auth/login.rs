@@ -27,12 +27,14 @@ pub async fn login(
     body.check_text()?;
     let LoginRequest { email, password } = body.into_inner();
     let refused = || ApiError::unauthorized("invalid email or password");
+    // Behind a trusted proxy, the address it vouches for; otherwise the TCP peer.
+    let client = tenancy_core::forwarded::client_ip(&req);
     let throttle = LoginThrottle::new(
         &state.redis,
         &state.settings.redis_prefix,
         "control",
         &email,
-        tenancy_core::forwarded::peer_ip(&req),
+        client,
     );
     throttle.check().await?;
     let admin = match Email::parse(&email) {
@@ -47,16 +49,18 @@ pub async fn login(
     let ok = password::verify_bounded(password, hash).await?;
     let Some(admin) = admin.filter(|_| ok) else {
         throttle.failed().await;
+        tracing::info!(client.address = %client, "super-admin login refused");
         return Err(refused());
     };
     throttle.succeeded().await;
     let (iat, exp) = state.jwt.lifetime();
     let token = state.jwt.sign(&ControlClaims {
         sub: admin.id,
+        ver: admin.token_version,
         aud: CONTROL_AUDIENCE.to_string(),
         iat,
         exp,
     });
-    tracing::info!(admin.id = %admin.id, "super-admin logged in");
+    tracing::info!(admin.id = %admin.id, client.address = %client, "super-admin logged in");
     Ok(HttpResponse::Ok().json(TokenResponse::bearer(token, state.jwt.ttl_secs)))
 }
