@@ -18,6 +18,7 @@ mod recovery;
 mod redaction;
 mod secrets;
 mod startup;
+mod template;
 mod text_fields;
 mod validation;
 mod weak_secrets;
