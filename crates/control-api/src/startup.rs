@@ -149,8 +149,8 @@ async fn build_state_with_hooks(settings: Settings, hooks: Hooks) -> anyhow::Res
         settings.tenant_db_admin_url.clone(),
         &settings.tenant_db_prefix,
     )
-        .await?
-        .with_pooler_auth_role(settings.tenant_db_pooler_auth_role.clone());
+    .await?
+    .with_pooler_auth_role(settings.tenant_db_pooler_auth_role.clone());
     let jwt = JwtKeys::new(
         &settings.jwt_secret,
         CONTROL_AUDIENCE,

@@ -124,10 +124,7 @@ impl Provisioner {
         conn: &DatabaseConnection,
         names: &TemplateNames,
     ) -> anyhow::Result<()> {
-        let (t, o) = (
-            super::ident(&names.database)?,
-            super::ident(&names.owner)?,
-        );
+        let (t, o) = (super::ident(&names.database)?, super::ident(&names.owner)?);
         tracing::info!(template = %names.database, "building the tenant template");
         drop_template(conn, &names.database).await?;
         let owner_exists = conn

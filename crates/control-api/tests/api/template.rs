@@ -193,7 +193,11 @@ async fn a_stale_template_is_rebuilt_and_superseded_versions_are_dropped() {
     app.create_tenant(&second, "tpl-admin-pw").await;
     let tenant = app.wait_for_status(&second, "active").await;
     let after = templates(&app).await;
-    assert_eq!(after.len(), 1, "the superseded template is dropped: {after:?}");
+    assert_eq!(
+        after.len(),
+        1,
+        "the superseded template is dropped: {after:?}"
+    );
     assert_eq!(after[0].0, name);
     assert_ne!(after[0].1, oid, "rebuilt, not reused");
     assert_eq!(after[0].2, marker);
