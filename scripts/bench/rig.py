@@ -64,6 +64,8 @@ class Rig:
         rows = self.pg.sql("SELECT datname FROM pg_database WHERE datname LIKE 'bench%'")
         for db in rows.splitlines():
             if (db.startswith(self.prefix) if only_own else LEFTOVER.match(db)):
+                # The provisioner's migrated template cannot be dropped while it is one.
+                self.pg.sql(f'ALTER DATABASE "{db}" WITH IS_TEMPLATE false')
                 self.pg.sql(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
         rows = self.pg.sql("SELECT rolname FROM pg_roles WHERE rolname LIKE 'bench%'")
         for role in rows.splitlines():

@@ -32,6 +32,12 @@ pub async fn drop_everything(names: &TestNames) -> anyhow::Result<()> {
     for (list, drop) in owned {
         for row in admin.query(list, &[&like]).await? {
             let name: String = row.get(0);
+            if drop.starts_with("DROP DATABASE") {
+                // The provisioner's migrated template cannot be dropped while it is one.
+                let _ = admin
+                    .batch_execute(&format!("ALTER DATABASE \"{name}\" WITH IS_TEMPLATE false"))
+                    .await;
+            }
             admin.batch_execute(&drop.replace("{}", &name)).await?;
         }
     }

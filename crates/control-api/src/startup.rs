@@ -145,9 +145,12 @@ async fn build_state_with_hooks(settings: Settings, hooks: Hooks) -> anyhow::Res
     revoke_public_connect(&db).await;
     migrate(&db).await?;
     let redis = connect_redis(&settings.redis_url).await?;
-    let provisioner = Provisioner::connect(settings.tenant_db_admin_url.clone())
-        .await?
-        .with_pooler_auth_role(settings.tenant_db_pooler_auth_role.clone());
+    let provisioner = Provisioner::connect(
+        settings.tenant_db_admin_url.clone(),
+        &settings.tenant_db_prefix,
+    )
+    .await?
+    .with_pooler_auth_role(settings.tenant_db_pooler_auth_role.clone());
     let jwt = JwtKeys::new(
         &settings.jwt_secret,
         CONTROL_AUDIENCE,

@@ -55,7 +55,7 @@ pub(super) async fn run(fence: &Fence<'_>, tenant: &Tenant) -> anyhow::Result<Te
         .await?;
 
     fence.step(Step::RevokePublic).await?;
-    p.revoke_public(&tenant.db_name).await?;
+    p.revoke_public(&tenant.db_name, &tenant.db_role).await?;
 
     let tenant = fence.step(Step::MigrateAndSeed).await?;
     let seed = tenant

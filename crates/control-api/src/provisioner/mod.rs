@@ -22,8 +22,20 @@ use tenancy_core::sea_orm_error::sqlstate;
 use uuid::Uuid;
 
 mod credentials;
+mod template;
 pub(crate) use credentials::generate_password;
 use credentials::{ident, password_verifier};
+pub(crate) use template::{DEFAULT_SERVER, TemplateNames, schema_version};
+
+/// How a tenant database is copied from its template. Measured on PostgreSQL 15 (see
+/// docs/BENCHMARKS.md): for a template of a few hundred kilobytes FILE_COPY (a checkpoint
+/// and a directory copy) and WAL_LOG (every block through the WAL) are close; WAL_LOG
+/// avoids the checkpoint that FILE_COPY forces, which several concurrent creates share badly.
+const CREATE_STRATEGY: &str = "WAL_LOG";
+
+/// SQLSTATE 3D000: the template named in `CREATE DATABASE` does not exist (dropped by a
+/// rebuild of another version, or by an operator): rebuild it and try again.
+const INVALID_CATALOG_NAME: &str = "3D000";
 
 /// Runs provisioning DDL through the `TENANT_DB_ADMIN_URL` role.
 #[derive(Clone)]
@@ -33,6 +45,8 @@ pub(crate) struct Provisioner {
     /// `TENANT_DB_POOLER_AUTH_ROLE`: pgbouncer's auth_query role, given what pgbouncer 1.18
     /// needs in each tenant database (see `allow_pooler_auth`).
     pooler_auth_role: Option<String>,
+    /// This server's migrated template (see `template`).
+    template: TemplateNames,
 }
 
 fn connect_options(url: &SecretString, max: u32) -> ConnectOptions {
@@ -76,7 +90,8 @@ fn sql(sql: &str, values: Vec<sea_orm::Value>) -> Statement {
 }
 
 impl Provisioner {
-    pub(crate) async fn connect(admin_url: SecretString) -> anyhow::Result<Self> {
+    /// `prefix` is `TENANT_DB_PREFIX`: the template's names carry it.
+    pub(crate) async fn connect(admin_url: SecretString, prefix: &str) -> anyhow::Result<Self> {
         let admin = Database::connect(connect_options(&admin_url, 4))
             .await
             .context("preparing the TENANT_DB_ADMIN_URL pool")?;
@@ -84,6 +99,7 @@ impl Provisioner {
             admin,
             admin_url,
             pooler_auth_role: None,
+            template: TemplateNames::new(prefix, DEFAULT_SERVER, &schema_version()),
         })
     }
 
@@ -200,17 +216,23 @@ impl Provisioner {
     ) -> anyhow::Result<()> {
         let (d, o) = (ident(db)?, ident(owner)?);
         if let Found::Absent = self.database(tenant, db).await? {
-            let created = self
-                .admin
-                .execute_unprepared(&format!(
-                    "CREATE DATABASE {d} OWNER {o} ENCODING 'UTF8' TEMPLATE template0"
-                ))
-                .await;
-            if let Err(e) = created
-                && tenancy_core::sea_orm_error::sqlstate_of(&e).as_deref()
-                    != Some(sqlstate::DUPLICATE_DATABASE)
-            {
-                return Err(anyhow::Error::new(e).context("creating the tenant database"));
+            let mut rebuilt = false;
+            loop {
+                let template = ident(&self.ensure_template().await?)?;
+                let created = self
+                    .admin
+                    .execute_unprepared(&format!(
+                        "CREATE DATABASE {d} OWNER {o} TEMPLATE {template} STRATEGY {CREATE_STRATEGY}"
+                    ))
+                    .await;
+                let Err(e) = created else { break };
+                match tenancy_core::sea_orm_error::sqlstate_of(&e).as_deref() {
+                    Some(sqlstate::DUPLICATE_DATABASE) => break,
+                    Some(INVALID_CATALOG_NAME) if !rebuilt => rebuilt = true,
+                    _ => {
+                        return Err(anyhow::Error::new(e).context("creating the tenant database"));
+                    }
+                }
             }
         }
         match self.database(tenant, db).await? {
@@ -234,14 +256,31 @@ impl Provisioner {
             .context("marking the tenant database")?;
         Ok(())
     }
-    /// Only the owner (and superusers) may connect.
-    pub(crate) async fn revoke_public(&self, db: &str) -> anyhow::Result<()> {
+    /// Only the owner (and superusers) may connect; every object in it is the owner's.
+    pub(crate) async fn revoke_public(&self, db: &str, owner: &str) -> anyhow::Result<()> {
         let d = ident(db)?;
         self.admin
             .execute_unprepared(&format!("REVOKE ALL ON DATABASE {d} FROM PUBLIC"))
             .await
             .context("revoking CONNECT from PUBLIC")?;
-        self.allow_pooler_auth(db).await
+        let conn = self.admin_in(db).await?;
+        let result = async {
+            self.adopt_template_objects(&conn, owner).await?;
+            self.allow_pooler_auth(&conn, db).await
+        }
+        .await;
+        let _ = conn.close().await;
+        result
+    }
+
+    /// A one-connection session in `db` as the admin role.
+    async fn admin_in(&self, db: &str) -> anyhow::Result<DatabaseConnection> {
+        let mut url = url::Url::parse(self.admin_url.expose_secret())
+            .context("TENANT_DB_ADMIN_URL is not a URL")?;
+        url.set_path(db);
+        Database::connect(connect_options(&SecretString::from(url.to_string()), 1))
+            .await
+            .context("connecting to the tenant database as the admin role")
     }
 
     /// pgbouncer before 1.20 runs its `auth_query` in the database the client asked for,
@@ -249,7 +288,7 @@ impl Provisioner {
     /// before) and the database needs `pgbouncer.user_lookup`, from `pgbouncer/auth.sql`
     /// (idempotent; the role itself must already exist: it is cluster-wide and its password
     /// is the operator's). Nothing is done when no pooler auth role is configured.
-    async fn allow_pooler_auth(&self, db: &str) -> anyhow::Result<()> {
+    async fn allow_pooler_auth(&self, conn: &DatabaseConnection, db: &str) -> anyhow::Result<()> {
         let Some(role) = self.pooler_auth_role.as_deref() else {
             return Ok(());
         };
@@ -271,18 +310,10 @@ impl Provisioner {
             .context("granting CONNECT to the pooler auth role")?;
         // `ident` allowed only [a-z0-9_], so the name is safe both quoted and as a literal.
         let script = include_str!("../../../../pgbouncer/auth.sql").replace("pgbouncer_auth", role);
-        let mut url = url::Url::parse(self.admin_url.expose_secret())
-            .context("TENANT_DB_ADMIN_URL is not a URL")?;
-        url.set_path(db);
-        let conn = Database::connect(connect_options(&SecretString::from(url.to_string()), 1))
+        conn.execute_unprepared(&script)
             .await
-            .context("connecting to the tenant database as the admin role")?;
-        let result = conn
-            .execute_unprepared(&script)
-            .await
-            .context("installing the pooler's password lookup");
-        let _ = conn.close().await;
-        result.map(drop)
+            .context("installing the pooler's password lookup")
+            .map(drop)
     }
 
     /// The URL of the tenant database, logged in as the tenant role.

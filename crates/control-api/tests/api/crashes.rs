@@ -41,8 +41,13 @@ async fn killed_at(step: Step) {
         let (pg, like) = (&pg, like.clone());
         async move { pg.query_one(sql, &[&like]).await.unwrap().get::<_, i64>(0) }
     };
-    let dbs = count("SELECT count(*) FROM pg_database WHERE datname LIKE $1").await;
-    let roles = count("SELECT count(*) FROM pg_roles WHERE rolname LIKE $1").await;
+    let dbs =
+        count("SELECT count(*) FROM pg_database WHERE datname LIKE $1 AND NOT datistemplate").await;
+    let roles = count(
+        "SELECT count(*) FROM pg_roles WHERE rolname LIKE $1
+             AND shobj_description(oid, 'pg_authid') IS DISTINCT FROM 'tenancy:template-owner'",
+    )
+    .await;
     assert_eq!((dbs, roles), (1, 1), "killed at {}", step.as_str());
     let users: i64 = second
         .pg(db_name)

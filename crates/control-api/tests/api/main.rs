@@ -20,6 +20,7 @@ mod revocation;
 mod secrets;
 mod sigkill;
 mod startup;
+mod template;
 mod text_fields;
 mod validation;
 mod weak_secrets;

@@ -215,7 +215,7 @@ async fn concurrent_creates_provision_every_tenant_once() {
     let like = format!("{}%", app.names.tenant_prefix.replace('_', "\\_"));
     let n: i64 = pg
         .query_one(
-            "SELECT count(*) FROM pg_database WHERE datname LIKE $1",
+            "SELECT count(*) FROM pg_database WHERE datname LIKE $1 AND NOT datistemplate",
             &[&like],
         )
         .await

@@ -39,7 +39,7 @@ async fn job_whose_worker_dies_half_way_is_finished_by_another_with_one_database
     let like = format!("{}%", second.names.tenant_prefix.replace('_', "\\_"));
     let dbs: i64 = pg
         .query_one(
-            "SELECT count(*) FROM pg_database WHERE datname LIKE $1",
+            "SELECT count(*) FROM pg_database WHERE datname LIKE $1 AND NOT datistemplate",
             &[&like],
         )
         .await
@@ -47,7 +47,8 @@ async fn job_whose_worker_dies_half_way_is_finished_by_another_with_one_database
         .get(0);
     let roles: i64 = pg
         .query_one(
-            "SELECT count(*) FROM pg_roles WHERE rolname LIKE $1",
+            "SELECT count(*) FROM pg_roles WHERE rolname LIKE $1
+             AND shobj_description(oid, 'pg_authid') IS DISTINCT FROM 'tenancy:template-owner'",
             &[&like],
         )
         .await
