@@ -10,8 +10,9 @@
 //!
 //! # Local batching and its error bound
 //!
-//! A replica takes allowance from Redis in small leases of `k = max(1, r / 10)` requests and
-//! spends them locally, so about one request in `k` waits on Redis. A lease is charged in
+//! A replica takes allowance from Redis in small leases of `k = max(min(5, r), r / 10)`
+//! requests and spends them locally, so about one request in `k` waits on Redis (at least 5,
+//! so even the smallest plan pays a Redis round trip on at most a fifth of its requests). A lease is charged in
 //! Redis before any of it is spent, so the replicas together never admit more than Redis
 //! granted; the only excess is a shift in time: a lease may be spent up to [`LEASE_TTL`]
 //! after it was taken, so in any window `W` at most `r * (W + LEASE_TTL) + r` requests pass
@@ -118,7 +119,7 @@ struct Inner {
 
 /// Requests one trip to Redis may lease for a plan of `rate` per second.
 pub fn batch_size(rate: u32) -> u32 {
-    (rate / 10).max(1)
+    (rate / 10).max(rate.min(5)).max(1)
 }
 
 impl RateLimiter {
@@ -347,7 +348,8 @@ mod tests {
     #[test]
     fn leases_are_a_tenth_of_the_rate_and_never_empty() {
         assert_eq!(batch_size(1), 1);
-        assert_eq!(batch_size(20), 2);
+        assert_eq!(batch_size(20), 5);
+        assert_eq!(batch_size(3), 3);
         assert_eq!(batch_size(100), 10);
         assert_eq!(batch_size(500), 50);
     }
