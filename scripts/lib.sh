@@ -139,10 +139,10 @@ ENV
 check_compose() {
   local env
   env=$(mktemp)
-  docker-compose --env-file "$env" --profile app --profile tools config -q \
+  docker-compose --env-file "$env" --profile app --profile tools --profile monitoring config -q \
     || { rm -f "$env"; die "docker-compose config fails without a .env"; }
   write_dev_env "$env"
-  docker-compose --env-file "$env" --profile app --profile tools config -q \
+  docker-compose --env-file "$env" --profile app --profile tools --profile monitoring config -q \
     || { rm -f "$env"; die "docker-compose config fails with the .env scripts/dev.sh writes"; }
   rm -f "$env"
 }

@@ -9,9 +9,9 @@ cd "$(dirname "$0")/.."
 
 ensure_postgres
 ensure_redis
-# docker-compose checks the compose file; promtool checks /metrics; pgbouncer serves the
-# transaction-pooling test, which starts its own (tests skip these, with a note, where
-# they are missing; here they are installed so CI always runs them).
+# docker-compose checks the compose file; promtool checks /metrics and the alert rules;
+# pgbouncer serves the transaction-pooling test, which starts its own (tests skip these,
+# with a note, where they are missing; here they are installed so CI always runs them).
 ensure_tools docker-compose:docker-compose promtool:prometheus pgbouncer:pgbouncer
 export TEST_PG_URL="$PG_SUPERUSER_URL"
 export TEST_REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
@@ -22,6 +22,9 @@ fi
 
 log "docker-compose config"
 check_compose
+log "promtool check rules, config"
+promtool check rules deploy/prometheus/alerts.yml
+promtool check config deploy/prometheus/prometheus.yml
 log "cargo fmt --check"
 cargo fmt --all --check
 log "cargo clippy"

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod auth;
+mod dashboards;
 mod login_flood;
 mod login_throttle;
 mod observability;
