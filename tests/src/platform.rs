@@ -181,6 +181,29 @@ impl Platform {
             .expect("superuser connects")
     }
 
+    /// Tenant databases and login roles this test's deployment made, as (databases, roles):
+    /// the migrated template and its owner role carry the prefix too but are not tenants.
+    pub async fn tenant_databases_and_roles(&self) -> (i64, i64) {
+        let pg = self.pg("postgres").await;
+        let like = self.names.tenant_like();
+        let count = |sql: &'static str| {
+            let (pg, like) = (&pg, like.clone());
+            async move {
+                let row = pg.query_one(sql, &[&like]).await.expect("count query");
+                row.get::<_, i64>(0)
+            }
+        };
+        let dbs =
+            count("SELECT count(*) FROM pg_database WHERE datname LIKE $1 AND NOT datistemplate")
+                .await;
+        let roles = count(
+            "SELECT count(*) FROM pg_roles WHERE rolname LIKE $1
+             AND shobj_description(oid, 'pg_authid') IS DISTINCT FROM 'tenancy:template-owner'",
+        )
+        .await;
+        (dbs, roles)
+    }
+
     /// Connections currently open by this test's tenant roles.
     pub async fn tenant_connections(&self) -> i64 {
         self.pg("postgres")

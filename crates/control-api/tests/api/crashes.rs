@@ -35,19 +35,7 @@ async fn killed_at(step: Step) {
     let second = first.another_instance(None).await;
     let tenant = second.wait_for_status(&slug, "active").await;
     let db_name = tenant["db_name"].as_str().unwrap();
-    let pg = second.pg("postgres").await;
-    let like = format!("{}%", second.names.tenant_prefix.replace('_', "\\_"));
-    let count = |sql: &'static str| {
-        let (pg, like) = (&pg, like.clone());
-        async move { pg.query_one(sql, &[&like]).await.unwrap().get::<_, i64>(0) }
-    };
-    let dbs =
-        count("SELECT count(*) FROM pg_database WHERE datname LIKE $1 AND NOT datistemplate").await;
-    let roles = count(
-        "SELECT count(*) FROM pg_roles WHERE rolname LIKE $1
-             AND shobj_description(oid, 'pg_authid') IS DISTINCT FROM 'tenancy:template-owner'",
-    )
-    .await;
+    let (dbs, roles) = second.tenant_databases_and_roles().await;
     assert_eq!((dbs, roles), (1, 1), "killed at {}", step.as_str());
     let users: i64 = second
         .pg(db_name)

@@ -35,25 +35,7 @@ async fn job_whose_worker_dies_half_way_is_finished_by_another_with_one_database
     );
 
     let db_name = tenant["db_name"].as_str().unwrap();
-    let pg = second.pg("postgres").await;
-    let like = format!("{}%", second.names.tenant_prefix.replace('_', "\\_"));
-    let dbs: i64 = pg
-        .query_one(
-            "SELECT count(*) FROM pg_database WHERE datname LIKE $1 AND NOT datistemplate",
-            &[&like],
-        )
-        .await
-        .unwrap()
-        .get(0);
-    let roles: i64 = pg
-        .query_one(
-            "SELECT count(*) FROM pg_roles WHERE rolname LIKE $1
-             AND shobj_description(oid, 'pg_authid') IS DISTINCT FROM 'tenancy:template-owner'",
-            &[&like],
-        )
-        .await
-        .unwrap()
-        .get(0);
+    let (dbs, roles) = second.tenant_databases_and_roles().await;
     assert_eq!((dbs, roles), (1, 1));
     let users: i64 = second
         .pg(db_name)

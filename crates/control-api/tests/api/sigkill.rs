@@ -89,20 +89,7 @@ async fn a_worker_process_killed_mid_job_round_after_round_loses_no_tenant() {
         "no job was interrupted mid-run: the kills proved nothing"
     );
 
-    let pg = p.pg("postgres").await;
-    let like = p.names.tenant_like();
-    let count = |sql: &'static str| {
-        let (pg, like) = (&pg, like.clone());
-        async move { pg.query_one(sql, &[&like]).await.unwrap().get::<_, i64>(0) }
-    };
-    // The migrated template and its owner carry the prefix too; they are not tenants.
-    let dbs =
-        count("SELECT count(*) FROM pg_database WHERE datname LIKE $1 AND NOT datistemplate").await;
-    let roles = count(
-        "SELECT count(*) FROM pg_roles WHERE rolname LIKE $1
-             AND shobj_description(oid, 'pg_authid') IS DISTINCT FROM 'tenancy:template-owner'",
-    )
-    .await;
+    let (dbs, roles) = p.tenant_databases_and_roles().await;
     assert_eq!((dbs, roles), (tenants.len() as i64, tenants.len() as i64));
     for (slug, _) in &tenants {
         let t = p.root().get(&format!("/v1/tenants/{slug}")).read().await;
