@@ -5,6 +5,7 @@
 
 mod auth;
 mod crashes;
+mod features;
 mod fencing;
 mod lifecycle;
 mod login_throttle;
