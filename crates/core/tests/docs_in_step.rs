@@ -192,7 +192,11 @@ fn the_feature_table_in_the_api_document_is_the_catalogue() {
         let feature = Feature::parse(name)
             .unwrap_or_else(|e| panic!("docs/API.md documents a feature the code lacks: {e}"));
         for (column, plan) in [(2, Plan::Free), (3, Plan::Pro), (4, Plan::Enterprise)] {
-            let want = if feature.default_for(plan) { "on" } else { "off" };
+            let want = if feature.default_for(plan) {
+                "on"
+            } else {
+                "off"
+            };
             assert_eq!(cells[column], want, "`{name}` on {plan}");
         }
         documented.insert(name.to_string());

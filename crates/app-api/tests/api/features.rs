@@ -17,7 +17,12 @@ async fn set_features(p: &Platform, slug: &str, features: Value) {
         .json(&json!({ "features": features }))
         .send()
         .await;
-    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap_or_default());
+    assert_eq!(
+        res.status(),
+        200,
+        "{}",
+        res.text().await.unwrap_or_default()
+    );
 }
 
 /// `GET /v1/tenant` on the replica at `base`, as the holder of `token`.
@@ -35,7 +40,13 @@ async fn tenant_info(base: &str, slug: &str, token: &str) -> Value {
 
 /// Polls every replica until each shows `feature` as `on`; fails once `PROPAGATION` has
 /// passed since `since` (taken before the change was sent).
-async fn seen_everywhere(bases: &[String], t: &TestTenant, feature: &str, on: bool, since: Instant) {
+async fn seen_everywhere(
+    bases: &[String],
+    t: &TestTenant,
+    feature: &str,
+    on: bool,
+    since: Instant,
+) {
     for base in bases {
         loop {
             let info = tenant_info(base, &t.slug, &t.admin_token).await;
@@ -87,7 +98,12 @@ async fn the_tenant_route_shows_slug_name_plan_and_effective_features_to_its_use
     assert_eq!(res.status(), 200);
     assert_eq!(res.json::<Value>().await.unwrap()["slug"], t.slug.as_str());
     // Like every /v1 route: a token of this tenant, and a tenant named.
-    assert_problem(t.anonymous().get("/v1/tenant").send().await, 401, "unauthorized").await;
+    assert_problem(
+        t.anonymous().get("/v1/tenant").send().await,
+        401,
+        "unauthorized",
+    )
+    .await;
     let other = p.tenant("elsewhere").await;
     let res = other.as_user(&t.admin_token).get("/v1/tenant").send().await;
     assert_problem(res, 403, "tenant_mismatch").await;
@@ -110,12 +126,18 @@ async fn internal_notes_turned_off_refuses_new_notes_and_turned_on_again_allows_
     let res = agent.post(&comments).json(&note).send().await;
     let problem = assert_problem(res, 403, "forbidden").await;
     assert!(
-        problem["detail"].as_str().unwrap().contains("internal_notes"),
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("internal_notes"),
         "the refusal names the feature: {problem}"
     );
     // Public replies are untouched, and staff still read the notes written before.
     let reply = json!({"body": "Looking into it."});
-    assert_eq!(agent.post(&comments).json(&reply).send().await.status(), 201);
+    assert_eq!(
+        agent.post(&comments).json(&reply).send().await.status(),
+        201
+    );
     let seen: Vec<Value> = agent.get(&comments).send().await.json().await.unwrap();
     assert_eq!(seen.iter().filter(|c| c["internal"] == true).count(), 1);
 
@@ -138,14 +160,22 @@ async fn ticket_search_is_refused_on_the_free_plan_until_an_override_turns_it_on
 
     let res = admin.get("/v1/tickets?q=printer").send().await;
     let problem = assert_problem(res, 403, "forbidden").await;
-    assert!(problem["detail"].as_str().unwrap().contains("ticket_search"));
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("ticket_search")
+    );
 
     let since = Instant::now();
     set_features(&p, &t.slug, json!({"ticket_search": true})).await;
     seen_everywhere(&bases, &t, "ticket_search", true, since).await;
     let ids = |page: Value| -> Vec<String> {
         let items = page["items"].as_array().unwrap();
-        let mut ids: Vec<_> = items.iter().map(|i| i["id"].as_str().unwrap().to_string()).collect();
+        let mut ids: Vec<_> = items
+            .iter()
+            .map(|i| i["id"].as_str().unwrap().to_string())
+            .collect();
         ids.sort();
         ids
     };
@@ -153,10 +183,19 @@ async fn ticket_search_is_refused_on_the_free_plan_until_an_override_turns_it_on
     let mut both = vec![first, mine.clone()];
     both.sort();
     assert_eq!(ids(admin.get("/v1/tickets?q=PRINTER").read().await), both);
-    assert_eq!(ids(cody.get("/v1/tickets?q=printer").read().await), vec![mine.clone()]);
+    assert_eq!(
+        ids(cody.get("/v1/tickets?q=printer").read().await),
+        vec![mine.clone()]
+    );
     // The text is matched as written: `%` is a character, not a wildcard.
-    assert_eq!(ids(admin.get("/v1/tickets?q=100%25").read().await), vec![mine]);
-    assert_eq!(ids(admin.get("/v1/tickets?q=o%25e").read().await), Vec::<String>::new());
+    assert_eq!(
+        ids(admin.get("/v1/tickets?q=100%25").read().await),
+        vec![mine]
+    );
+    assert_eq!(
+        ids(admin.get("/v1/tickets?q=o%25e").read().await),
+        Vec::<String>::new()
+    );
     let res = admin.get("/v1/tickets?q=").send().await;
     assert_problem(res, 422, "validation_failed").await;
 }
@@ -164,7 +203,10 @@ async fn ticket_search_is_refused_on_the_free_plan_until_an_override_turns_it_on
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_feature_change_reaches_two_replicas_within_five_seconds() {
     // A cached tenant lives ten minutes here: only the change event can be this quick.
-    let p = platform().env("TENANT_CACHE_TTL_MS", "600000").spawn().await;
+    let p = platform()
+        .env("TENANT_CACHE_TTL_MS", "600000")
+        .spawn()
+        .await;
     let t = p.tenant("spread").await;
     let b = replica(&p, &[]).await;
     let bases = [p.app().url(""), format!("http://127.0.0.1:{}", b.port)];

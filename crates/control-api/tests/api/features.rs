@@ -140,7 +140,10 @@ async fn unknown_features_and_non_boolean_values_are_refused_and_change_nothing(
     assert_problem(res, 422, "validation_failed").await;
 
     let shown: Value = app.root().get(&path).read().await;
-    assert_eq!(shown["name"], "Features", "nothing of a refused body was applied");
+    assert_eq!(
+        shown["name"], "Features",
+        "nothing of a refused body was applied"
+    );
     assert_eq!(shown["feature_overrides"], json!({}));
     // An empty change is valid and changes nothing.
     let t = patch(&app, &slug, json!({"features": {}})).await;

@@ -238,9 +238,8 @@ mod tests {
             let f = Features::resolve(plan, &none);
             assert!(f.enabled(Feature::InternalNotes) && f.enabled(Feature::TicketSearch));
         }
-        let overrides = FeatureOverrides::from_stored(
-            &json!({"ticket_search": true, "internal_notes": false}),
-        );
+        let overrides =
+            FeatureOverrides::from_stored(&json!({"ticket_search": true, "internal_notes": false}));
         let f = Features::resolve(Plan::Free, &overrides);
         assert!(f.enabled(Feature::TicketSearch));
         assert!(!f.enabled(Feature::InternalNotes));

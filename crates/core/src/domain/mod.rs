@@ -8,9 +8,7 @@ pub mod text;
 mod text_enum;
 
 pub use email::{Email, EmailError, MAX_EMAIL_LEN};
-pub use features::{
-    Feature, FeatureChanges, FeatureChangesSchema, FeatureOverrides, Features,
-};
+pub use features::{Feature, FeatureChanges, FeatureChangesSchema, FeatureOverrides, Features};
 pub use slug::{MAX_SLUG_LEN, MIN_SLUG_LEN, RESERVED_SLUGS, SLUG_PATTERN, SlugError, TenantSlug};
 pub use tenant::{Plan, TenantStatus};
 #[doc(hidden)]
