@@ -126,4 +126,29 @@ mod tests {
         assert_eq!(header["schema"]["pattern"], SLUG_PATTERN);
         assert_eq!(header["schema"]["maxLength"], MAX_SLUG_LEN);
     }
+
+    /// `GET /v1/tenant` documents every feature by name, and `q` its limits.
+    #[test]
+    fn the_tenant_route_and_the_search_are_documented() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).expect("serialisable");
+        let schemas = &doc["components"]["schemas"];
+        let ok = &doc["paths"]["/v1/tenant"]["get"]["responses"]["200"];
+        assert_eq!(
+            ok["content"]["application/json"]["schema"]["$ref"],
+            "#/components/schemas/TenantInfo"
+        );
+        for name in tenancy_core::domain::Feature::TEXTS {
+            assert_eq!(
+                schemas["Features"]["properties"][name]["type"], "boolean",
+                "{name}"
+            );
+        }
+        let q = doc["paths"]["/v1/tickets"]["get"]["parameters"]
+            .as_array()
+            .and_then(|ps| ps.iter().find(|p| p["name"] == "q"))
+            .expect("the search parameter")
+            .clone();
+        assert_eq!(q["schema"]["maxLength"], MAX_NAME_CHARS);
+        assert_eq!(q["schema"]["minLength"], 1);
+    }
 }
