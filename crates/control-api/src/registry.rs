@@ -1,9 +1,11 @@
 //! Every tenant operation, each in one place: register, suspend, activate, retry, soft
 //! delete, purge, and the reconciler's re-provision. Each owns its transaction (the tenant
 //! row locked, the move checked by `TenantStatus::can_become`, a new generation counted),
-//! its job record, its queue message (after commit) and its change event. Handlers, the CLI
-//! and the reconciler call these; none writes that sequence itself.
+//! its job record, its audit entry (same transaction), its queue message (after commit) and
+//! its change event. Handlers, the CLI and the reconciler call these; none writes that
+//! sequence itself.
 
+use crate::audit::{self, Action, Context, Entry};
 use crate::entity::tenants as entity;
 use crate::events;
 use crate::jobs::enqueue_after_commit;
@@ -11,6 +13,7 @@ use crate::repo::jobs::{self, Job, JobKind};
 use crate::repo::tenants::{self, Tenant};
 use crate::state::AppState;
 use sea_orm::{ActiveModelTrait, DatabaseTransaction, Set, TransactionTrait};
+use serde_json::json;
 use tenancy_core::domain::{Email, Plan, TenantSlug, TenantStatus};
 use tenancy_core::{ApiError, ErrorCode};
 use uuid::Uuid;
@@ -25,7 +28,11 @@ pub(crate) struct NewTenant {
 }
 
 /// Registers a tenant as `provisioning` and queues its provisioning job.
-pub(crate) async fn register(state: &AppState, new: NewTenant) -> Result<(Tenant, Job), ApiError> {
+pub(crate) async fn register(
+    state: &AppState,
+    ctx: &Context,
+    new: NewTenant,
+) -> Result<(Tenant, Job), ApiError> {
     let id = Uuid::new_v4();
     let db_name = format!(
         "{}{}",
@@ -61,6 +68,15 @@ pub(crate) async fn register(state: &AppState, new: NewTenant) -> Result<(Tenant
         err => err,
     })?;
     let job = queue_job(state, &txn, &tenant, JobKind::Provision).await?;
+    let after = json!({
+        "slug": tenant.slug, "name": tenant.name, "plan": tenant.plan.as_str(),
+        "status": tenant.status.as_str(), "db_name": tenant.db_name,
+        "admin_email": tenant.seed_admin_email,
+    });
+    let entry = Entry::tenant(Action::TenantCreate, &tenant)
+        .changes(json!({"before": {}, "after": after}))
+        .with("job_id", job.id.to_string());
+    audit::record(&txn, ctx, entry).await?;
     txn.commit().await?;
     enqueue_after_commit(state, &job).await;
     tracing::info!(tenant.id = %id, job.id = %job.id, "tenant registered, provisioning queued");
@@ -68,22 +84,38 @@ pub(crate) async fn register(state: &AppState, new: NewTenant) -> Result<(Tenant
 }
 
 /// `active` -> `suspended`; the app plane stops serving the tenant within seconds.
-pub(crate) async fn suspend(state: &AppState, tenant: &Tenant) -> Result<Tenant, ApiError> {
-    change(state, tenant, TenantStatus::Suspended).await
+pub(crate) async fn suspend(
+    state: &AppState,
+    ctx: &Context,
+    tenant: &Tenant,
+) -> Result<Tenant, ApiError> {
+    change(state, ctx, tenant, TenantStatus::Suspended).await
 }
 
 /// `suspended` -> `active`.
-pub(crate) async fn activate(state: &AppState, tenant: &Tenant) -> Result<Tenant, ApiError> {
-    change(state, tenant, TenantStatus::Active).await
+pub(crate) async fn activate(
+    state: &AppState,
+    ctx: &Context,
+    tenant: &Tenant,
+) -> Result<Tenant, ApiError> {
+    change(state, ctx, tenant, TenantStatus::Active).await
 }
 
 /// Soft delete: the tenant stops being served; its database is kept.
-pub(crate) async fn soft_delete(state: &AppState, tenant: &Tenant) -> Result<Tenant, ApiError> {
-    change(state, tenant, TenantStatus::Deleted).await
+pub(crate) async fn soft_delete(
+    state: &AppState,
+    ctx: &Context,
+    tenant: &Tenant,
+) -> Result<Tenant, ApiError> {
+    change(state, ctx, tenant, TenantStatus::Deleted).await
 }
 
 /// `failed` -> `provisioning` with a new provisioning job.
-pub(crate) async fn retry(state: &AppState, tenant: &Tenant) -> Result<(Tenant, Job), ApiError> {
+pub(crate) async fn retry(
+    state: &AppState,
+    ctx: &Context,
+    tenant: &Tenant,
+) -> Result<(Tenant, Job), ApiError> {
     let txn = state.db.begin().await?;
     let current = locked(&txn, tenant).await?;
     if current.status != TenantStatus::Failed {
@@ -94,6 +126,9 @@ pub(crate) async fn retry(state: &AppState, tenant: &Tenant) -> Result<(Tenant, 
     }
     let moved = tenants::set_status(&txn, current.id, TenantStatus::Provisioning).await?;
     let job = queue_job(state, &txn, &moved, JobKind::Provision).await?;
+    let entry =
+        Entry::status(Action::TenantRetry, &current, &moved).with("job_id", job.id.to_string());
+    audit::record(&txn, ctx, entry).await?;
     txn.commit().await?;
     enqueue_after_commit(state, &job).await;
     events::publish(state, &moved).await;
@@ -104,7 +139,11 @@ pub(crate) async fn retry(state: &AppState, tenant: &Tenant) -> Result<(Tenant, 
 /// Marks the tenant `deleted` (if it is not yet) and queues the drop of its database and
 /// role. The new generation fences any provisioning still running: it stops at its next
 /// step, and the purge waits for it on the tenant's job lock.
-pub(crate) async fn purge(state: &AppState, tenant: &Tenant) -> Result<(Tenant, Job), ApiError> {
+pub(crate) async fn purge(
+    state: &AppState,
+    ctx: &Context,
+    tenant: &Tenant,
+) -> Result<(Tenant, Job), ApiError> {
     let txn = state.db.begin().await?;
     let current = locked(&txn, tenant).await?;
     if jobs::has_open(&txn, current.id, JobKind::Purge).await? {
@@ -118,11 +157,41 @@ pub(crate) async fn purge(state: &AppState, tenant: &Tenant) -> Result<(Tenant, 
     }
     let deleted = tenants::set_status(&txn, current.id, TenantStatus::Deleted).await?;
     let job = queue_job(state, &txn, &deleted, JobKind::Purge).await?;
+    let entry =
+        Entry::status(Action::TenantPurge, &current, &deleted).with("job_id", job.id.to_string());
+    audit::record(&txn, ctx, entry).await?;
     txn.commit().await?;
     enqueue_after_commit(state, &job).await;
     events::publish(state, &deleted).await;
     tracing::info!(tenant.id = %deleted.id, job.id = %job.id, "tenant purge queued");
     Ok((deleted, job))
+}
+
+/// Changes name and/or plan; the audit entry holds the fields that changed. Publishes the
+/// tenant when its plan changed (the plan sets its pool size and rate on the app plane).
+pub(crate) async fn update(
+    state: &AppState,
+    ctx: &Context,
+    tenant: &Tenant,
+    name: Option<&str>,
+    plan: Option<Plan>,
+) -> Result<Tenant, ApiError> {
+    let txn = state.db.begin().await?;
+    let current = locked(&txn, tenant).await?;
+    let updated = tenants::update_details(&txn, current.id, name, plan)
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::TenantNotFound, "tenant disappeared"))?;
+    let fields = |t: &Tenant| json!({"name": t.name, "plan": t.plan.as_str()});
+    let changes = audit::diff(&fields(&current), &fields(&updated));
+    if changes["after"].as_object().is_some_and(|c| !c.is_empty()) {
+        audit::record(&txn, ctx, Entry::tenant(Action::TenantUpdate, &updated).changes(changes))
+            .await?;
+    }
+    txn.commit().await?;
+    if plan.is_some() {
+        events::publish(state, &updated).await;
+    }
+    Ok(updated)
 }
 
 /// A tenant left in `provisioning` without an open job gets one (reconciler).
@@ -137,6 +206,9 @@ pub(crate) async fn reprovision(state: &AppState, tenant: &Tenant) -> Result<Job
         ));
     }
     let job = queue_job(state, &txn, &current, JobKind::Provision).await?;
+    let entry = Entry::tenant(Action::TenantRetry, &current)
+        .changes(json!({"job_id": job.id.to_string(), "reason": "provisioning without a job"}));
+    audit::record(&txn, &Context::system(), entry).await?;
     txn.commit().await?;
     enqueue_after_commit(state, &job).await;
     tracing::info!(tenant.slug = %current.slug, job.id = %job.id, "tenant stuck in provisioning: new job");
@@ -145,7 +217,12 @@ pub(crate) async fn reprovision(state: &AppState, tenant: &Tenant) -> Result<Job
 
 /// Moves the tenant to `to`; already there answers it unchanged (idempotent), a move the
 /// lifecycle forbids is a 409.
-async fn change(state: &AppState, tenant: &Tenant, to: TenantStatus) -> Result<Tenant, ApiError> {
+async fn change(
+    state: &AppState,
+    ctx: &Context,
+    tenant: &Tenant,
+    to: TenantStatus,
+) -> Result<Tenant, ApiError> {
     let txn = state.db.begin().await?;
     let current = locked(&txn, tenant).await?;
     if current.status == to {
@@ -155,6 +232,12 @@ async fn change(state: &AppState, tenant: &Tenant, to: TenantStatus) -> Result<T
         return Err(refused(&current, to));
     }
     let moved = tenants::set_status(&txn, current.id, to).await?;
+    let action = match to {
+        TenantStatus::Suspended => Action::TenantSuspend,
+        TenantStatus::Deleted => Action::TenantDelete,
+        _ => Action::TenantActivate,
+    };
+    audit::record(&txn, ctx, Entry::status(action, &current, &moved)).await?;
     txn.commit().await?;
     tracing::info!(tenant.id = %moved.id, from = current.status.as_str(), to = to.as_str(), "tenant status changed");
     events::publish(state, &moved).await;

@@ -85,7 +85,7 @@ pub(crate) async fn set_status(
 
 /// Changes name and/or plan; `None` when the tenant is gone.
 pub(crate) async fn update_details(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     id: Uuid,
     name: Option<&str>,
     plan: Option<Plan>,

@@ -1,16 +1,16 @@
 //! `PATCH /v1/tenants/{slug}`: name and plan.
 
+use crate::audit;
 use crate::auth::SuperAdmin;
-use crate::events;
-use crate::repo::tenants;
+use crate::registry;
 use crate::routes::views::TenantView;
 use crate::state::AppState;
-use actix_web::{HttpResponse, patch, web};
+use actix_web::{HttpRequest, HttpResponse, patch, web};
 use serde::Deserialize;
 use tenancy_core::domain::Plan;
 use tenancy_core::domain::text::{self, MAX_NAME_CHARS};
 use tenancy_core::error::FieldError;
-use tenancy_core::{ApiError, ErrorCode};
+use tenancy_core::ApiError;
 use utoipa::ToSchema;
 
 #[derive(Deserialize, ToSchema)]
@@ -34,7 +34,8 @@ pub struct UpdateTenant {
 #[patch("/v1/tenants/{slug}")]
 #[tracing::instrument(skip_all, fields(tenant.slug = tracing::field::Empty))]
 pub async fn update(
-    _admin: SuperAdmin,
+    admin: SuperAdmin,
+    req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<String>,
     body: web::Json<UpdateTenant>,
@@ -71,12 +72,7 @@ pub async fn update(
         return Err(ApiError::validation(errors));
     }
     let tenant = super::load(&state, &path).await?;
-    let updated = tenants::update_details(&state.db, tenant.id, name, plan)
-        .await?
-        .ok_or_else(|| ApiError::new(ErrorCode::TenantNotFound, "tenant disappeared"))?;
-    if plan.is_some() {
-        // The plan sets the pool size and rate: app-api replicas must reload the tenant.
-        events::publish(&state, &updated).await;
-    }
+    let ctx = audit::Context::admin(&req, &admin);
+    let updated = registry::update(&state, &ctx, &tenant, name, plan).await?;
     Ok(HttpResponse::Ok().json(TenantView::from(&updated)))
 }
