@@ -23,7 +23,8 @@ impl MigrationTrait for Migration {
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         // DROP TABLE fires no trigger: rolling back this migration is the one way out.
         let db = manager.get_connection();
-        db.execute_unprepared("DROP TABLE IF EXISTS audit_log").await?;
+        db.execute_unprepared("DROP TABLE IF EXISTS audit_log")
+            .await?;
         db.execute_unprepared("DROP FUNCTION IF EXISTS audit_log_append_only()")
             .await?;
         Ok(())

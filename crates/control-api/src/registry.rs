@@ -184,8 +184,12 @@ pub(crate) async fn update(
     let fields = |t: &Tenant| json!({"name": t.name, "plan": t.plan.as_str()});
     let changes = audit::diff(&fields(&current), &fields(&updated));
     if changes["after"].as_object().is_some_and(|c| !c.is_empty()) {
-        audit::record(&txn, ctx, Entry::tenant(Action::TenantUpdate, &updated).changes(changes))
-            .await?;
+        audit::record(
+            &txn,
+            ctx,
+            Entry::tenant(Action::TenantUpdate, &updated).changes(changes),
+        )
+        .await?;
     }
     txn.commit().await?;
     if plan.is_some() {

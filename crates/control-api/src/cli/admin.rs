@@ -41,7 +41,12 @@ pub async fn create(raw_email: &str) -> anyhow::Result<()> {
         Action::AdminCreate => json!({"before": {}, "after": {"email": email.as_str()}}),
         _ => json!({"email": email.as_str(), "sessions_revoked": true}),
     };
-    audit::record(&txn, &audit::Context::cli(), Entry::new(action).changes(changes)).await?;
+    audit::record(
+        &txn,
+        &audit::Context::cli(),
+        Entry::new(action).changes(changes),
+    )
+    .await?;
     txn.commit().await?;
     println!("super-admin {email} is ready");
     Ok(())

@@ -48,7 +48,10 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         println!("{}", line(row));
     }
     if total > rows.len() as i64 {
-        eprintln!("({} of {total} entries shown; raise --limit for more)", rows.len());
+        eprintln!(
+            "({} of {total} entries shown; raise --limit for more)",
+            rows.len()
+        );
     }
     Ok(())
 }

@@ -88,13 +88,22 @@ fn filter(q: &AuditQuery) -> Result<Filter, ApiError> {
     let actor = given(&q.actor);
     if let Some(a) = &actor {
         if a.len() > MAX_EMAIL_LEN || !text::storable(a) {
-            errors.push(field("actor", "must be at most 254 characters, without NUL"));
+            errors.push(field(
+                "actor",
+                "must be at most 254 characters, without NUL",
+            ));
         }
     }
     let action = given(&q.action);
-    if action.as_deref().is_some_and(|a| Action::parse(a).is_none()) {
+    if action
+        .as_deref()
+        .is_some_and(|a| Action::parse(a).is_none())
+    {
         let names: Vec<_> = Action::ALL.iter().map(|a| a.as_str()).collect();
-        errors.push(field("action", format!("must be one of {}", names.join(", "))));
+        errors.push(field(
+            "action",
+            format!("must be one of {}", names.join(", ")),
+        ));
     }
     let since = match given(&q.since).as_deref().map(audit::parse_since) {
         Some(Err(msg)) => {

@@ -53,7 +53,8 @@ pub async fn login(
         // Only an address-shaped attempt is kept: a password typed into the email field
         // would not be one. Throttled attempts are not recorded, so the log cannot be
         // flooded faster than the throttle allows.
-        let actor = Email::parse(&email).map_or_else(|_| "anonymous".to_string(), |e| e.to_string());
+        let actor =
+            Email::parse(&email).map_or_else(|_| "anonymous".to_string(), |e| e.to_string());
         audit::record(
             &state.db,
             &Context::request(&req, actor),

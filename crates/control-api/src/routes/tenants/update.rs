@@ -7,10 +7,10 @@ use crate::routes::views::TenantView;
 use crate::state::AppState;
 use actix_web::{HttpRequest, HttpResponse, patch, web};
 use serde::Deserialize;
+use tenancy_core::ApiError;
 use tenancy_core::domain::Plan;
 use tenancy_core::domain::text::{self, MAX_NAME_CHARS};
 use tenancy_core::error::FieldError;
-use tenancy_core::ApiError;
 use utoipa::ToSchema;
 
 #[derive(Deserialize, ToSchema)]
