@@ -86,13 +86,14 @@ fn filter(q: &AuditQuery) -> Result<Filter, ApiError> {
         errors.push(field("tenant", e.to_string()));
     }
     let actor = given(&q.actor);
-    if let Some(a) = &actor {
-        if a.len() > MAX_EMAIL_LEN || !text::storable(a) {
-            errors.push(field(
-                "actor",
-                "must be at most 254 characters, without NUL",
-            ));
-        }
+    if actor
+        .as_deref()
+        .is_some_and(|a| a.chars().count() > MAX_EMAIL_LEN || !text::storable(a))
+    {
+        errors.push(field(
+            "actor",
+            "must be at most 254 characters, without NUL",
+        ));
     }
     let action = given(&q.action);
     if action
