@@ -167,8 +167,9 @@ pub(crate) async fn purge(
     Ok((deleted, job))
 }
 
-/// Changes name and/or plan; the audit entry holds the fields that changed. Publishes the
-/// tenant when its plan changed (the plan sets its pool size and rate on the app plane).
+/// Changes name and/or plan; the audit entry holds only the fields that changed (none
+/// changed: no entry). Publishes the tenant when a plan was given (the plan sets its pool
+/// size and rate on the app plane).
 pub(crate) async fn update(
     state: &AppState,
     ctx: &Context,
