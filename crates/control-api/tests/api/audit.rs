@@ -1,19 +1,22 @@
 //! The audit log: every control-plane change leaves one entry with its actor, tenant,
 //! request id and client address, written by the change's own transaction; no entry holds a
 //! secret; `GET /v1/audit` filters and pages; the database itself refuses to change or
-//! delete an entry, even for the platform's own role; `control-api audit` prints them.
+//! delete an entry, even for the platform's own role; `control-api audit` prints them; the
+//! reconciler's own changes are the `system`'s.
 
 mod append_only;
 mod filters;
 
 use control_api::jobs::{Fault, FaultKind, Step};
 use platform_harness::{
-    Platform, ROOT_EMAIL, ROOT_PASSWORD, Request, TENANT_ADMIN_PASSWORD, control_plane,
+    Platform, ROOT_EMAIL, ROOT_PASSWORD, Request, TENANT_ADMIN_PASSWORD, WAIT_LIMIT, control_plane,
+    wait_until,
 };
 use serde_json::{Value, json};
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
+use std::time::Duration;
 
 /// The harness's HTTP client connects from 127.0.0.1: trusting it makes the server keep the
 /// `X-Request-Id` the test sends, and believe `X-Forwarded-For`.
@@ -317,4 +320,35 @@ async fn every_change_is_recorded_once_with_its_actor_tenant_and_request_id() {
         String::from_utf8_lossy(&out.stderr).contains("--since"),
         "{out:?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reconcilers_new_job_is_recorded_as_the_systems() {
+    let app = behind_proxy().spawn().await;
+    let slug = app.slug("stranded");
+    app.active_tenant(&slug).await;
+    // Left in `provisioning` without a job, as after a crash between two writes.
+    app.pg(&app.names.control_db)
+        .await
+        .execute(
+            "UPDATE tenants SET status = 'provisioning' WHERE slug = $1",
+            &[&slug],
+        )
+        .await
+        .unwrap();
+    let query = format!("tenant={slug}&action=tenant.retry");
+    let entry = wait_until(
+        "the reconciler's entry",
+        WAIT_LIMIT,
+        Duration::from_millis(100),
+        || async {
+            let found = entries(&app, &query).await;
+            found.first().cloned().ok_or_else(|| "none yet".to_string())
+        },
+    )
+    .await;
+    assert_eq!(entry["actor"], "system", "{entry}");
+    assert_eq!(entry["request_id"], Value::Null);
+    assert!(entry["changes"]["job_id"].is_string(), "{entry}");
+    app.wait_for_status(&slug, "active").await;
 }
