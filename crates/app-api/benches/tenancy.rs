@@ -7,7 +7,7 @@
 use actix_web::test::TestRequest;
 use app_api::settings::{PoolLimits, StatementMode};
 use app_api::tenancy::resolve::requested_slug;
-use app_api::tenancy::{Directory, PoolFactory, TenantRecord};
+use app_api::tenancy::{Directory, PoolFactory, TenantProfile, TenantRecord};
 use criterion::{Criterion, criterion_group, criterion_main};
 use secrecy::{SecretBox, SecretString};
 use std::hint::black_box;
@@ -37,7 +37,11 @@ fn record(keyring: &Keyring) -> TenantRecord {
     TenantRecord::new(
         id,
         SLUG.into(),
-        Plan::Pro,
+        TenantProfile {
+            name: "Acme Support".into(),
+            plan: Plan::Pro,
+            overrides: Default::default(),
+        },
         TenantStatus::Active,
         "tenant_acme_support".into(),
         "tenant_acme_support".into(),

@@ -1,5 +1,5 @@
-//! Every tenant operation, each in one place: register, suspend, activate, retry, soft
-//! delete, purge, and the reconciler's re-provision. Each owns its transaction (the tenant
+//! Every tenant operation, each in one place: register, update (name, plan, features),
+//! suspend, activate, retry, soft delete, purge, and the reconciler's re-provision. Each owns its transaction (the tenant
 //! row locked, the move checked by `TenantStatus::can_become`, a new generation counted),
 //! its job record, its audit entry (same transaction), its queue message (after commit) and
 //! its change event. Handlers, the CLI and the reconciler call these; none writes that
@@ -13,8 +13,9 @@ use crate::repo::jobs::{self, Job, JobKind};
 use crate::repo::tenants::{self, Tenant};
 use crate::state::AppState;
 use sea_orm::{ActiveModelTrait, DatabaseTransaction, Set, TransactionTrait};
-use serde_json::json;
-use tenancy_core::domain::{Email, Plan, TenantSlug, TenantStatus};
+use serde::Serialize;
+use serde_json::{Value, json};
+use tenancy_core::domain::{Email, FeatureChanges, Features, Plan, TenantSlug, TenantStatus};
 use tenancy_core::{ApiError, ErrorCode};
 use uuid::Uuid;
 
@@ -54,6 +55,7 @@ pub(crate) async fn register(
         db_key_version: Set(None),
         seed_admin_email: Set(Some(new.admin_email.to_string())),
         seed_admin_password_hash: Set(Some(new.admin_password_hash)),
+        features: Set(serde_json::json!({})),
         created_at: Set(now),
         updated_at: Set(now),
         deleted_at: Set(None),
@@ -81,6 +83,90 @@ pub(crate) async fn register(
     enqueue_after_commit(state, &job).await;
     tracing::info!(tenant.id = %id, job.id = %job.id, "tenant registered, provisioning queued");
     Ok((tenant, job))
+}
+
+/// What an update asks for; `None` (or no feature changes) leaves that part as it is.
+pub(crate) struct TenantEdit {
+    pub name: Option<String>,
+    pub plan: Option<Plan>,
+    pub features: FeatureChanges,
+}
+
+/// One field an update really changed, as it was and as it became.
+#[derive(Debug, Serialize)]
+pub(crate) struct FieldChange {
+    pub field: &'static str,
+    pub before: Value,
+    pub after: Value,
+}
+
+/// Renames a tenant, changes its plan and/or its feature overrides, in one transaction on
+/// the locked row. Returns the tenant and the fields that changed: `features` (effective)
+/// is listed whenever a plan or an override changed what the tenant may use. Nothing
+/// changed: nothing is written or announced. Anything changed is announced to the app-api
+/// replicas, which drop their cached record: the plan sets the pool and the rate, and the
+/// name and features are what `GET /v1/tenant` shows.
+pub(crate) async fn update(
+    state: &AppState,
+    ctx: &Context,
+    tenant: &Tenant,
+    edit: TenantEdit,
+) -> Result<(Tenant, Vec<FieldChange>), ApiError> {
+    let txn = state.db.begin().await?;
+    let current = locked(&txn, tenant).await?;
+    let name = edit.name.unwrap_or_else(|| current.name.clone());
+    let plan = edit.plan.unwrap_or(current.plan);
+    let before_overrides = current.feature_overrides();
+    let mut overrides = before_overrides.clone();
+    overrides.apply(&edit.features);
+    let mut changes = Vec::new();
+    let mut note = |field, before: Value, after: Value| {
+        if before != after {
+            changes.push(FieldChange {
+                field,
+                before,
+                after,
+            });
+        }
+    };
+    note("name", current.name.clone().into(), name.clone().into());
+    note("plan", current.plan.as_str().into(), plan.as_str().into());
+    note(
+        "feature_overrides",
+        before_overrides.to_stored(),
+        overrides.to_stored(),
+    );
+    note(
+        "features",
+        json(&current.effective_features()),
+        json(&Features::resolve(plan, &overrides)),
+    );
+    if changes.is_empty() {
+        return Ok((current, changes));
+    }
+    let updated = tenants::update_details(&txn, current.id, &name, plan, overrides.to_stored())
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::TenantNotFound, "tenant disappeared"))?;
+    let before: serde_json::Map<_, _> = changes
+        .iter()
+        .map(|c| (c.field.to_string(), c.before.clone()))
+        .collect();
+    let after: serde_json::Map<_, _> = changes
+        .iter()
+        .map(|c| (c.field.to_string(), c.after.clone()))
+        .collect();
+    let entry = Entry::tenant(Action::TenantUpdate, &updated)
+        .changes(json!({"before": before, "after": after}));
+    audit::record(&txn, ctx, entry).await?;
+    txn.commit().await?;
+    let fields: Vec<_> = changes.iter().map(|c| c.field).collect();
+    tracing::info!(tenant.id = %updated.id, changed = ?fields, "tenant updated");
+    events::publish(state, &updated).await;
+    Ok((updated, changes))
+}
+
+fn json(features: &Features) -> Value {
+    serde_json::to_value(features).unwrap_or(Value::Null)
 }
 
 /// `active` -> `suspended`; the app plane stops serving the tenant within seconds.
@@ -165,38 +251,6 @@ pub(crate) async fn purge(
     events::publish(state, &deleted).await;
     tracing::info!(tenant.id = %deleted.id, job.id = %job.id, "tenant purge queued");
     Ok((deleted, job))
-}
-
-/// Changes name and/or plan; the audit entry holds only the fields that changed (none
-/// changed: no entry). Publishes the tenant when a plan was given (the plan sets its pool
-/// size and rate on the app plane).
-pub(crate) async fn update(
-    state: &AppState,
-    ctx: &Context,
-    tenant: &Tenant,
-    name: Option<&str>,
-    plan: Option<Plan>,
-) -> Result<Tenant, ApiError> {
-    let txn = state.db.begin().await?;
-    let current = locked(&txn, tenant).await?;
-    let updated = tenants::update_details(&txn, current.id, name, plan)
-        .await?
-        .ok_or_else(|| ApiError::new(ErrorCode::TenantNotFound, "tenant disappeared"))?;
-    let fields = |t: &Tenant| json!({"name": t.name, "plan": t.plan.as_str()});
-    let changes = audit::diff(&fields(&current), &fields(&updated));
-    if changes["after"].as_object().is_some_and(|c| !c.is_empty()) {
-        audit::record(
-            &txn,
-            ctx,
-            Entry::tenant(Action::TenantUpdate, &updated).changes(changes),
-        )
-        .await?;
-    }
-    txn.commit().await?;
-    if plan.is_some() {
-        events::publish(state, &updated).await;
-    }
-    Ok(updated)
 }
 
 /// A tenant left in `provisioning` without an open job gets one (reconciler).

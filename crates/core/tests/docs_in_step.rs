@@ -174,3 +174,33 @@ fn no_document_points_outside_the_repository() {
         }
     }
 }
+
+/// docs/API.md's feature table lists exactly the catalogue, with each plan's default as the
+/// code has it (columns: feature, free, pro, enterprise, what it does).
+#[test]
+fn the_feature_table_in_the_api_document_is_the_catalogue() {
+    use tenancy_core::domain::{Feature, Plan};
+    let api = read(&root().join("docs/API.md"));
+    let section = api
+        .split_once("\n## Plans and features")
+        .map(|(_, rest)| rest.split("\n## ").next().unwrap_or(rest))
+        .expect("docs/API.md has a `Plans and features` section");
+    let mut documented = BTreeSet::new();
+    for row in section.lines().filter(|l| l.starts_with("| `")) {
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        let name = cells[1].trim_matches('`');
+        let feature = Feature::parse(name)
+            .unwrap_or_else(|e| panic!("docs/API.md documents a feature the code lacks: {e}"));
+        for (column, plan) in [(2, Plan::Free), (3, Plan::Pro), (4, Plan::Enterprise)] {
+            let want = if feature.default_for(plan) {
+                "on"
+            } else {
+                "off"
+            };
+            assert_eq!(cells[column], want, "`{name}` on {plan}");
+        }
+        documented.insert(name.to_string());
+    }
+    let catalogue: BTreeSet<String> = Feature::TEXTS.iter().map(|s| s.to_string()).collect();
+    assert_eq!(documented, catalogue, "features in docs/API.md");
+}

@@ -63,28 +63,34 @@ fn ticket(row: &Row) -> Result<Ticket, tokio_postgres::Error> {
     })
 }
 
-/// Filters of a ticket list; `requester` restricts to one customer's tickets.
+/// Filters of a ticket list; `requester` restricts to one customer's tickets, `search` to
+/// tickets whose title or description contains the text (any case).
 #[derive(Debug, Default)]
 pub(crate) struct Filter {
     pub status: Option<TicketStatus>,
     pub priority: Option<TicketPriority>,
     pub assignee: Option<Uuid>,
     pub requester: Option<Uuid>,
+    pub search: Option<String>,
 }
 
+// `strpos`, not `ILIKE`: the searched text is matched literally, `%` and `_` included.
 const WHERE: &str = "($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR priority = $2)
-                     AND ($3::uuid IS NULL OR assignee_id = $3) AND ($4::uuid IS NULL OR requester_id = $4)";
+                     AND ($3::uuid IS NULL OR assignee_id = $3) AND ($4::uuid IS NULL OR requester_id = $4)
+                     AND ($5::text IS NULL OR strpos(lower(title), lower($5)) > 0
+                          OR strpos(lower(description), lower($5)) > 0)";
 
 pub(crate) async fn list(
     db: &TenantConn,
     f: &Filter,
     paging: Paging,
 ) -> Result<(Vec<Ticket>, i64), ApiError> {
-    let filter: [Param<'_>; 4] = [
+    let filter: [Param<'_>; 5] = [
         (&f.status, Type::TEXT),
         (&f.priority, Type::TEXT),
         (&f.assignee, Type::UUID),
         (&f.requester, Type::UUID),
+        (&f.search, Type::TEXT),
     ];
     let offset = paging.offset();
     let mut page: Vec<Param<'_>> = filter.to_vec();
@@ -93,7 +99,7 @@ pub(crate) async fn list(
     let rows = db
         .query(
             &format!(
-                "SELECT {COLUMNS} FROM tickets WHERE {WHERE} ORDER BY created_at DESC, id LIMIT $5 OFFSET $6"
+                "SELECT {COLUMNS} FROM tickets WHERE {WHERE} ORDER BY created_at DESC, id LIMIT $6 OFFSET $7"
             ),
             &page,
         )

@@ -5,6 +5,7 @@ pub mod comments;
 pub mod health;
 pub mod metrics;
 pub mod openapi;
+pub mod tenant;
 pub mod tickets;
 pub mod users;
 
@@ -29,6 +30,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 // Outermost, so resolution (a registry read) is inside the deadline too.
                 .wrap(from_fn(deadline::enforce))
                 .service(auth::login::login)
+                .service(tenant::get)
                 .service(users::me::me)
                 .service(users::list::list)
                 .service(users::create::create)

@@ -12,6 +12,7 @@ use utoipa::{Modify, OpenApi};
     info(title = "app-api", description = "The multi-tenant helpdesk API. Name the tenant with X-Tenant-Slug, a subdomain (acme.<APP_DOMAIN>) or the path prefix /t/{slug}: every /v1 route below is also served as /t/{slug}/v1/... . Sources naming different tenants are 400 ambiguous_tenant. Forwarded / X-Forwarded-* headers count only from TRUSTED_PROXIES. A token stops working when its user's password changes or the user is deactivated."),
     paths(
         super::auth::login::login,
+        super::tenant::get,
         super::users::me::me,
         super::users::list::list,
         super::users::create::create,

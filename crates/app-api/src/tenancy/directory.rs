@@ -11,14 +11,17 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tenancy_core::ApiError;
 use tenancy_core::crypto::Sealed;
-use tenancy_core::domain::{Plan, TenantSlug, TenantStatus};
+use tenancy_core::domain::{FeatureOverrides, Features, Plan, TenantSlug, TenantStatus};
 use uuid::Uuid;
 
 /// A tenant as the app plane needs it.
 pub struct TenantRecord {
     pub id: Uuid,
     pub slug: String,
+    pub name: String,
     pub plan: Plan,
+    /// The plan's defaults with the tenant's overrides on top.
+    pub features: Features,
     pub status: TenantStatus,
     pub db_name: String,
     pub db_role: String,
@@ -36,11 +39,18 @@ impl std::fmt::Debug for TenantRecord {
     }
 }
 
+/// What a tenant is called and pays for, and the features it turned on or off.
+pub struct TenantProfile {
+    pub name: String,
+    pub plan: Plan,
+    pub overrides: FeatureOverrides,
+}
+
 impl TenantRecord {
     pub fn new(
         id: Uuid,
         slug: String,
-        plan: Plan,
+        profile: TenantProfile,
         status: TenantStatus,
         db_name: String,
         db_role: String,
@@ -49,11 +59,14 @@ impl TenantRecord {
         let mut h = std::collections::hash_map::DefaultHasher::new();
         sealed.bytes.hash(&mut h);
         sealed.key_version.hash(&mut h);
-        plan.as_str().hash(&mut h);
+        // Not the name or the features: neither changes how the pool is built.
+        profile.plan.as_str().hash(&mut h);
         Self {
             id,
             slug,
-            plan,
+            name: profile.name,
+            plan: profile.plan,
+            features: Features::resolve(profile.plan, &profile.overrides),
             status,
             db_name,
             db_role,
@@ -87,8 +100,8 @@ pub struct Directory {
     cache: Cache<String, Entry>,
 }
 
-const LOOKUP: &str =
-    "SELECT id, slug, plan, status, db_name, db_role, db_password_sealed, db_key_version
+const LOOKUP: &str = "SELECT id, slug, name, plan, features, status, db_name, db_role,
+                             db_password_sealed, db_key_version
                       FROM tenants WHERE slug = $1 AND purged_at IS NULL";
 
 impl Directory {
@@ -141,11 +154,15 @@ impl Directory {
             key_version: key_version.unwrap_or_default(),
             bytes: sealed_bytes.unwrap_or_default(),
         };
-        let plan = Plan::parse(&plan).map_err(ApiError::internal)?;
+        let profile = TenantProfile {
+            name: row.get("name"),
+            plan: Plan::parse(&plan).map_err(ApiError::internal)?,
+            overrides: FeatureOverrides::from_stored(&row.get::<_, serde_json::Value>("features")),
+        };
         Ok(Some(Arc::new(TenantRecord::new(
             row.get("id"),
             row.get("slug"),
-            plan,
+            profile,
             status,
             row.get("db_name"),
             row.get("db_role"),

@@ -19,7 +19,7 @@ use actix_web::http::uri::PathAndQuery;
 use actix_web::middleware::Next;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use std::sync::Arc;
-use tenancy_core::domain::{TenantSlug, TenantStatus};
+use tenancy_core::domain::{Feature, TenantSlug, TenantStatus};
 use tenancy_core::{ApiError, ErrorCode};
 
 pub const TENANT_HEADER: &str = "x-tenant-slug";
@@ -199,6 +199,20 @@ impl Tenant {
 
     pub fn id(&self) -> uuid::Uuid {
         self.record.id
+    }
+
+    /// Refuses with 403 `forbidden` unless the tenant has `feature` (its plan's default or
+    /// its override); the detail names the feature, so an operator knows what to turn on.
+    pub(crate) fn require(&self, feature: Feature) -> Result<(), ApiError> {
+        if self.record.features.enabled(feature) {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(format!(
+                "the feature `{feature}` is turned off for this tenant (plan {}); \
+                 the platform operator can turn it on",
+                self.record.plan
+            )))
+        }
     }
 
     /// A connection to this tenant's database (429 when its allowance is busy).

@@ -6,6 +6,7 @@
 
 mod auth;
 mod dashboards;
+mod features;
 mod login_flood;
 mod login_throttle;
 mod observability;

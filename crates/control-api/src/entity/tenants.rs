@@ -2,7 +2,7 @@
 //! which has no credential fields.
 
 use sea_orm::entity::prelude::*;
-use tenancy_core::domain::{Plan, TenantStatus};
+use tenancy_core::domain::{FeatureOverrides, Features, Plan, TenantStatus};
 
 #[derive(Clone, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "tenants")]
@@ -21,6 +21,9 @@ pub struct Model {
     pub db_key_version: Option<i16>,
     pub seed_admin_email: Option<String>,
     pub seed_admin_password_hash: Option<String>,
+    /// Feature overrides, `{"name": bool}`; read through `FeatureOverrides::from_stored`.
+    #[sea_orm(column_type = "JsonBinary")]
+    pub features: Json,
     pub created_at: DateTimeWithTimeZone,
     pub updated_at: DateTimeWithTimeZone,
     pub deleted_at: Option<DateTimeWithTimeZone>,
@@ -36,6 +39,18 @@ impl std::fmt::Debug for Model {
             .field("status", &self.status)
             .field("generation", &self.generation)
             .finish_non_exhaustive()
+    }
+}
+
+impl Model {
+    /// The tenant's explicit feature settings.
+    pub fn feature_overrides(&self) -> FeatureOverrides {
+        FeatureOverrides::from_stored(&self.features)
+    }
+
+    /// What the tenant may use: its plan's defaults with its overrides on top.
+    pub fn effective_features(&self) -> Features {
+        Features::resolve(self.plan, &self.feature_overrides())
     }
 }
 

@@ -83,18 +83,20 @@ pub(crate) async fn set_status(
     .ok_or_else(|| DbErr::RecordNotFound(format!("tenant {id}")))
 }
 
-/// Changes name and/or plan; `None` when the tenant is gone.
+/// Writes name, plan and feature overrides (the caller computed them on a locked row);
+/// `None` when the tenant is gone.
 pub(crate) async fn update_details(
     db: &impl ConnectionTrait,
     id: Uuid,
-    name: Option<&str>,
-    plan: Option<Plan>,
+    name: &str,
+    plan: Plan,
+    features: serde_json::Value,
 ) -> Result<Option<Tenant>, DbErr> {
     Tenant::find_by_statement(Statement::from_sql_and_values(
         DbBackend::Postgres,
-        "UPDATE tenants SET name = coalesce($2, name), plan = coalesce($3, plan), updated_at = now()
+        "UPDATE tenants SET name = $2, plan = $3, features = $4, updated_at = now()
          WHERE id = $1 AND purged_at IS NULL RETURNING *",
-        [id.into(), name.map(str::to_string).into(), plan.map(|p| p.as_str().to_string()).into()],
+        [id.into(), name.into(), plan.into(), features.into()],
     ))
     .one(db)
     .await

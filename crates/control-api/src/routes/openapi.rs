@@ -98,4 +98,36 @@ mod tests {
         }
         assert!(slugs >= 7, "{slugs} slug parameters");
     }
+
+    /// The feature names are in the document, so clients (and schemathesis) know them.
+    #[test]
+    fn every_feature_is_documented_by_name() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).expect("serialisable");
+        let schemas = &doc["components"]["schemas"];
+        let update = serde_json::to_string(&schemas["UpdateTenant"]["properties"]["features"])
+            .expect("text");
+        assert!(
+            update.contains("#/components/schemas/FeatureChanges"),
+            "{update}"
+        );
+        for (schema, field) in [
+            ("TenantView", "features"),
+            ("TenantView", "feature_overrides"),
+        ] {
+            let prop = &schemas[schema]["properties"][field]["$ref"];
+            assert!(
+                prop.as_str()
+                    .is_some_and(|r| r.starts_with("#/components/schemas/Feature")),
+                "{schema}.{field}: {prop}"
+            );
+        }
+        for name in tenancy_core::domain::Feature::TEXTS {
+            for schema in ["FeatureChanges", "Features", "FeatureOverrides"] {
+                assert!(
+                    schemas[schema]["properties"][name].is_object(),
+                    "{schema} lacks {name}"
+                );
+            }
+        }
+    }
 }

@@ -4,7 +4,7 @@ use crate::repo::jobs::{Job, JobKind, JobState};
 use crate::repo::tenants::Tenant;
 use chrono::{DateTime, FixedOffset};
 use serde::Serialize;
-use tenancy_core::domain::{Plan, TenantStatus};
+use tenancy_core::domain::{FeatureOverrides, Features, Plan, TenantStatus};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -17,6 +17,10 @@ pub struct TenantView {
     pub plan: Plan,
     pub status: TenantStatus,
     pub db_name: String,
+    /// Every feature of the catalogue, on or off: the plan's default unless overridden.
+    pub features: Features,
+    /// The overrides behind `features` (set with `PATCH /v1/tenants/{slug}`).
+    pub feature_overrides: FeatureOverrides,
     pub created_at: DateTime<FixedOffset>,
     pub updated_at: DateTime<FixedOffset>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -34,6 +38,8 @@ impl From<&Tenant> for TenantView {
             plan: t.plan,
             status: t.status,
             db_name: t.db_name.clone(),
+            features: t.effective_features(),
+            feature_overrides: t.feature_overrides(),
             created_at: t.created_at,
             updated_at: t.updated_at,
             deleted_at: t.deleted_at,

@@ -6,6 +6,7 @@
 mod audit;
 mod auth;
 mod crashes;
+mod features;
 mod fencing;
 mod lifecycle;
 mod login_throttle;

@@ -8,7 +8,7 @@ use crate::tenancy::Tenant;
 use actix_web::{HttpResponse, get, post, web};
 use serde::Deserialize;
 use tenancy_core::ApiError;
-use tenancy_core::domain::text;
+use tenancy_core::domain::{Feature, text};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -20,7 +20,8 @@ pub(crate) const MAX_COMMENT_CHARS: usize = 10_000;
 pub(crate) struct CreateComment {
     #[schema(min_length = 1, max_length = 10000)]
     pub body: String,
-    /// A note for staff only; customers may not write one.
+    /// A note for staff only; customers may not write one, nor may anyone when the
+    /// tenant's `internal_notes` feature is off.
     #[serde(default)]
     pub internal: bool,
 }
@@ -45,7 +46,8 @@ pub(crate) async fn list(
     Ok(HttpResponse::Ok().json(items))
 }
 
-/// Adds a comment to a ticket the user can see.
+/// Adds a comment to a ticket the user can see. An internal note needs a staff role and
+/// the tenant's `internal_notes` feature (403 `forbidden` otherwise).
 #[utoipa::path(operation_id = "create_comment", params(("id" = Uuid, Path)), request_body = CreateComment, responses((status = 201, body = Comment), (status = 403), (status = 404), (status = 422)), security(("bearer" = [])), tag = "comments")]
 #[post("/tickets/{id}/comments")]
 #[tracing::instrument(skip_all)]
@@ -66,6 +68,9 @@ pub(crate) async fn create(
         return Err(ApiError::forbidden(
             "only agents and admins write internal notes",
         ));
+    }
+    if body.internal {
+        tenant.require(Feature::InternalNotes)?;
     }
     let conn = tenant.conn().await?;
     if tickets::find(&conn, *path, visible_to(&user))

@@ -1,15 +1,15 @@
-//! `PATCH /v1/tenants/{slug}`: name and plan.
+//! `PATCH /v1/tenants/{slug}`: name, plan and feature overrides.
 
 use crate::audit;
 use crate::auth::SuperAdmin;
-use crate::registry;
+use crate::registry::{self, TenantEdit};
 use crate::routes::views::TenantView;
 use crate::state::AppState;
 use actix_web::{HttpRequest, HttpResponse, patch, web};
 use serde::Deserialize;
 use tenancy_core::ApiError;
-use tenancy_core::domain::Plan;
 use tenancy_core::domain::text::{self, MAX_NAME_CHARS};
+use tenancy_core::domain::{FeatureChanges, FeatureChangesSchema, Plan};
 use tenancy_core::error::FieldError;
 use utoipa::ToSchema;
 
@@ -20,9 +20,14 @@ pub struct UpdateTenant {
     pub name: Option<String>,
     #[schema(value_type = Option<Plan>)]
     pub plan: Option<String>,
+    /// Per-tenant feature overrides: `true`/`false` set one, `null` removes it (the plan's
+    /// default applies again). An unknown name is refused.
+    #[schema(value_type = Option<FeatureChangesSchema>)]
+    pub features: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
-/// Renames a tenant or changes its plan.
+/// Renames a tenant, changes its plan, or sets and removes its feature overrides. A change
+/// reaches every app-api replica within seconds.
 #[utoipa::path(
     operation_id = "update_tenant",
     params(("slug" = String, Path)),
@@ -49,23 +54,27 @@ pub async fn update(
         });
     }
     errors.extend(name.and_then(|n| text::unstorable("name", n)));
-    let plan = match body.plan.as_deref() {
-        None => None,
-        Some(raw) => {
-            let plan = Plan::parse(raw).ok();
-            if plan.is_none() {
-                errors.push(FieldError {
-                    field: "plan".into(),
-                    message: "must be one of free, pro, enterprise".into(),
-                });
-            }
-            plan
+    let plan = match body.plan.as_deref().map(Plan::parse) {
+        Some(Err(e)) => {
+            errors.push(FieldError {
+                field: "plan".into(),
+                message: e.must_be().into(),
+            });
+            None
         }
+        parsed => parsed.and_then(Result::ok),
     };
-    if name.is_none() && body.plan.is_none() {
+    let features = match body.features.as_ref().map(FeatureChanges::parse) {
+        Some(Err(bad)) => {
+            errors.extend(bad);
+            FeatureChanges::default()
+        }
+        parsed => parsed.and_then(Result::ok).unwrap_or_default(),
+    };
+    if name.is_none() && body.plan.is_none() && body.features.is_none() {
         errors.push(FieldError {
             field: "body".into(),
-            message: "give name and/or plan".into(),
+            message: "give name, plan and/or features".into(),
         });
     }
     if !errors.is_empty() {
@@ -73,6 +82,11 @@ pub async fn update(
     }
     let tenant = super::load(&state, &path).await?;
     let ctx = audit::Context::admin(&req, &admin);
-    let updated = registry::update(&state, &ctx, &tenant, name, plan).await?;
+    let edit = TenantEdit {
+        name: name.map(str::to_string),
+        plan,
+        features,
+    };
+    let (updated, _changes) = registry::update(&state, &ctx, &tenant, edit).await?;
     Ok(HttpResponse::Ok().json(TenantView::from(&updated)))
 }
