@@ -9,6 +9,7 @@ mod m20261123_000002_create_tenants;
 mod m20261123_000003_create_provisioning_jobs;
 mod m20261201_000004_add_generations;
 mod m20261205_000005_add_admin_token_version;
+mod m20261206_000006_create_audit_log;
 mod m20261206_000007_add_tenant_features;
 
 pub struct Migrator;
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000003_create_provisioning_jobs::Migration),
             Box::new(m20261201_000004_add_generations::Migration),
             Box::new(m20261205_000005_add_admin_token_version::Migration),
+            Box::new(m20261206_000006_create_audit_log::Migration),
             Box::new(m20261206_000007_add_tenant_features::Migration),
         ]
     }

@@ -11,9 +11,11 @@ use tenancy_core::jwt::ControlClaims;
 use uuid::Uuid;
 
 /// An authenticated super-admin.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct SuperAdmin {
     pub id: Uuid,
+    /// Who the audit log names as the actor.
+    pub email: String,
 }
 
 impl FromRequest for SuperAdmin {
@@ -36,8 +38,8 @@ impl FromRequest for SuperAdmin {
             let (state, claims) = verified?;
             // One indexed read per request: the control plane is not a hot path, and a
             // removed or reset admin must lose access at once, on every replica.
-            match admins::token_version(&state.db, claims.sub).await? {
-                Some(version) if version == claims.ver => {}
+            let email = match admins::token_version(&state.db, claims.sub).await? {
+                Some((version, email)) if version == claims.ver => email,
                 Some(_) => {
                     return Err(ApiError::unauthorized(
                         "the token was revoked (the admin was reset)",
@@ -46,9 +48,12 @@ impl FromRequest for SuperAdmin {
                 None => {
                     return Err(ApiError::unauthorized("the admin no longer exists"));
                 }
-            }
+            };
             tracing::Span::current().record("admin.id", tracing::field::display(claims.sub));
-            Ok(SuperAdmin { id: claims.sub })
+            Ok(SuperAdmin {
+                id: claims.sub,
+                email,
+            })
         })
     }
 }

@@ -1,6 +1,7 @@
 //! The control plane: super-admin API over the tenant registry and the provisioning worker.
 //!
 //! # Modules
+//! - `audit`: the append-only audit log of control-plane changes (`record`, `Action`).
 //! - `auth`: the `SuperAdmin` extractor.
 //! - `cli`: the command line (`serve`, `worker`, `migrate`, `tenants migrate`, `admin create`).
 //! - `entity`: sea-orm entities of the control database.
@@ -14,6 +15,7 @@
 //! - `startup`: builds the plane (connections, migrations, HTTP server, worker).
 //! - `state`: what every handler and job shares.
 
+pub(crate) mod audit;
 pub mod auth;
 pub mod cli;
 pub(crate) mod entity;

@@ -1,9 +1,11 @@
 //! Every tenant operation, each in one place: register, update (name, plan, features),
 //! suspend, activate, retry, soft delete, purge, and the reconciler's re-provision. Each owns its transaction (the tenant
 //! row locked, the move checked by `TenantStatus::can_become`, a new generation counted),
-//! its job record, its queue message (after commit) and its change event. Handlers, the CLI
-//! and the reconciler call these; none writes that sequence itself.
+//! its job record, its audit entry (same transaction), its queue message (after commit) and
+//! its change event. Handlers, the CLI and the reconciler call these; none writes that
+//! sequence itself.
 
+use crate::audit::{self, Action, Context, Entry};
 use crate::entity::tenants as entity;
 use crate::events;
 use crate::jobs::enqueue_after_commit;
@@ -12,7 +14,7 @@ use crate::repo::tenants::{self, Tenant};
 use crate::state::AppState;
 use sea_orm::{ActiveModelTrait, DatabaseTransaction, Set, TransactionTrait};
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{Value, json};
 use tenancy_core::domain::{Email, FeatureChanges, Features, Plan, TenantSlug, TenantStatus};
 use tenancy_core::{ApiError, ErrorCode};
 use uuid::Uuid;
@@ -27,7 +29,11 @@ pub(crate) struct NewTenant {
 }
 
 /// Registers a tenant as `provisioning` and queues its provisioning job.
-pub(crate) async fn register(state: &AppState, new: NewTenant) -> Result<(Tenant, Job), ApiError> {
+pub(crate) async fn register(
+    state: &AppState,
+    ctx: &Context,
+    new: NewTenant,
+) -> Result<(Tenant, Job), ApiError> {
     let id = Uuid::new_v4();
     let db_name = format!(
         "{}{}",
@@ -64,6 +70,15 @@ pub(crate) async fn register(state: &AppState, new: NewTenant) -> Result<(Tenant
         err => err,
     })?;
     let job = queue_job(state, &txn, &tenant, JobKind::Provision).await?;
+    let after = json!({
+        "slug": tenant.slug, "name": tenant.name, "plan": tenant.plan.as_str(),
+        "status": tenant.status.as_str(), "db_name": tenant.db_name,
+        "admin_email": tenant.seed_admin_email,
+    });
+    let entry = Entry::tenant(Action::TenantCreate, &tenant)
+        .changes(json!({"before": {}, "after": after}))
+        .with("job_id", job.id.to_string());
+    audit::record(&txn, ctx, entry).await?;
     txn.commit().await?;
     enqueue_after_commit(state, &job).await;
     tracing::info!(tenant.id = %id, job.id = %job.id, "tenant registered, provisioning queued");
@@ -93,6 +108,7 @@ pub(crate) struct FieldChange {
 /// name and features are what `GET /v1/tenant` shows.
 pub(crate) async fn update(
     state: &AppState,
+    ctx: &Context,
     tenant: &Tenant,
     edit: TenantEdit,
 ) -> Result<(Tenant, Vec<FieldChange>), ApiError> {
@@ -131,6 +147,17 @@ pub(crate) async fn update(
     let updated = tenants::update_details(&txn, current.id, &name, plan, overrides.to_stored())
         .await?
         .ok_or_else(|| ApiError::new(ErrorCode::TenantNotFound, "tenant disappeared"))?;
+    let before: serde_json::Map<_, _> = changes
+        .iter()
+        .map(|c| (c.field.to_string(), c.before.clone()))
+        .collect();
+    let after: serde_json::Map<_, _> = changes
+        .iter()
+        .map(|c| (c.field.to_string(), c.after.clone()))
+        .collect();
+    let entry = Entry::tenant(Action::TenantUpdate, &updated)
+        .changes(json!({"before": before, "after": after}));
+    audit::record(&txn, ctx, entry).await?;
     txn.commit().await?;
     let fields: Vec<_> = changes.iter().map(|c| c.field).collect();
     tracing::info!(tenant.id = %updated.id, changed = ?fields, "tenant updated");
@@ -143,22 +170,38 @@ fn json(features: &Features) -> Value {
 }
 
 /// `active` -> `suspended`; the app plane stops serving the tenant within seconds.
-pub(crate) async fn suspend(state: &AppState, tenant: &Tenant) -> Result<Tenant, ApiError> {
-    change(state, tenant, TenantStatus::Suspended).await
+pub(crate) async fn suspend(
+    state: &AppState,
+    ctx: &Context,
+    tenant: &Tenant,
+) -> Result<Tenant, ApiError> {
+    change(state, ctx, tenant, TenantStatus::Suspended).await
 }
 
 /// `suspended` -> `active`.
-pub(crate) async fn activate(state: &AppState, tenant: &Tenant) -> Result<Tenant, ApiError> {
-    change(state, tenant, TenantStatus::Active).await
+pub(crate) async fn activate(
+    state: &AppState,
+    ctx: &Context,
+    tenant: &Tenant,
+) -> Result<Tenant, ApiError> {
+    change(state, ctx, tenant, TenantStatus::Active).await
 }
 
 /// Soft delete: the tenant stops being served; its database is kept.
-pub(crate) async fn soft_delete(state: &AppState, tenant: &Tenant) -> Result<Tenant, ApiError> {
-    change(state, tenant, TenantStatus::Deleted).await
+pub(crate) async fn soft_delete(
+    state: &AppState,
+    ctx: &Context,
+    tenant: &Tenant,
+) -> Result<Tenant, ApiError> {
+    change(state, ctx, tenant, TenantStatus::Deleted).await
 }
 
 /// `failed` -> `provisioning` with a new provisioning job.
-pub(crate) async fn retry(state: &AppState, tenant: &Tenant) -> Result<(Tenant, Job), ApiError> {
+pub(crate) async fn retry(
+    state: &AppState,
+    ctx: &Context,
+    tenant: &Tenant,
+) -> Result<(Tenant, Job), ApiError> {
     let txn = state.db.begin().await?;
     let current = locked(&txn, tenant).await?;
     if current.status != TenantStatus::Failed {
@@ -169,6 +212,9 @@ pub(crate) async fn retry(state: &AppState, tenant: &Tenant) -> Result<(Tenant, 
     }
     let moved = tenants::set_status(&txn, current.id, TenantStatus::Provisioning).await?;
     let job = queue_job(state, &txn, &moved, JobKind::Provision).await?;
+    let entry =
+        Entry::status(Action::TenantRetry, &current, &moved).with("job_id", job.id.to_string());
+    audit::record(&txn, ctx, entry).await?;
     txn.commit().await?;
     enqueue_after_commit(state, &job).await;
     events::publish(state, &moved).await;
@@ -179,7 +225,11 @@ pub(crate) async fn retry(state: &AppState, tenant: &Tenant) -> Result<(Tenant, 
 /// Marks the tenant `deleted` (if it is not yet) and queues the drop of its database and
 /// role. The new generation fences any provisioning still running: it stops at its next
 /// step, and the purge waits for it on the tenant's job lock.
-pub(crate) async fn purge(state: &AppState, tenant: &Tenant) -> Result<(Tenant, Job), ApiError> {
+pub(crate) async fn purge(
+    state: &AppState,
+    ctx: &Context,
+    tenant: &Tenant,
+) -> Result<(Tenant, Job), ApiError> {
     let txn = state.db.begin().await?;
     let current = locked(&txn, tenant).await?;
     if jobs::has_open(&txn, current.id, JobKind::Purge).await? {
@@ -193,6 +243,9 @@ pub(crate) async fn purge(state: &AppState, tenant: &Tenant) -> Result<(Tenant, 
     }
     let deleted = tenants::set_status(&txn, current.id, TenantStatus::Deleted).await?;
     let job = queue_job(state, &txn, &deleted, JobKind::Purge).await?;
+    let entry =
+        Entry::status(Action::TenantPurge, &current, &deleted).with("job_id", job.id.to_string());
+    audit::record(&txn, ctx, entry).await?;
     txn.commit().await?;
     enqueue_after_commit(state, &job).await;
     events::publish(state, &deleted).await;
@@ -212,6 +265,9 @@ pub(crate) async fn reprovision(state: &AppState, tenant: &Tenant) -> Result<Job
         ));
     }
     let job = queue_job(state, &txn, &current, JobKind::Provision).await?;
+    let entry = Entry::tenant(Action::TenantRetry, &current)
+        .changes(json!({"job_id": job.id.to_string(), "reason": "provisioning without a job"}));
+    audit::record(&txn, &Context::system(), entry).await?;
     txn.commit().await?;
     enqueue_after_commit(state, &job).await;
     tracing::info!(tenant.slug = %current.slug, job.id = %job.id, "tenant stuck in provisioning: new job");
@@ -220,7 +276,12 @@ pub(crate) async fn reprovision(state: &AppState, tenant: &Tenant) -> Result<Job
 
 /// Moves the tenant to `to`; already there answers it unchanged (idempotent), a move the
 /// lifecycle forbids is a 409.
-async fn change(state: &AppState, tenant: &Tenant, to: TenantStatus) -> Result<Tenant, ApiError> {
+async fn change(
+    state: &AppState,
+    ctx: &Context,
+    tenant: &Tenant,
+    to: TenantStatus,
+) -> Result<Tenant, ApiError> {
     let txn = state.db.begin().await?;
     let current = locked(&txn, tenant).await?;
     if current.status == to {
@@ -230,6 +291,12 @@ async fn change(state: &AppState, tenant: &Tenant, to: TenantStatus) -> Result<T
         return Err(refused(&current, to));
     }
     let moved = tenants::set_status(&txn, current.id, to).await?;
+    let action = match to {
+        TenantStatus::Suspended => Action::TenantSuspend,
+        TenantStatus::Deleted => Action::TenantDelete,
+        _ => Action::TenantActivate,
+    };
+    audit::record(&txn, ctx, Entry::status(action, &current, &moved)).await?;
     txn.commit().await?;
     tracing::info!(tenant.id = %moved.id, from = current.status.as_str(), to = to.as_str(), "tenant status changed");
     events::publish(state, &moved).await;

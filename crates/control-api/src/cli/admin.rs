@@ -1,10 +1,13 @@
 //! `control-api admin create --email E --password-stdin`.
 
-use crate::repo::admins;
+use crate::audit::{self, Action, Entry};
+use crate::repo::admins::{self, Upserted};
 use crate::settings;
 use crate::startup;
 use anyhow::{Context, bail};
+use sea_orm::TransactionTrait;
 use secrecy::SecretString;
+use serde_json::json;
 use std::io::Read;
 use tenancy_core::config::ProcessEnv;
 use tenancy_core::domain::Email;
@@ -28,7 +31,23 @@ pub async fn create(raw_email: &str) -> anyhow::Result<()> {
     startup::ensure_control_database(&url).await?;
     let db = startup::connect_control_db(&url).await?;
     startup::migrate(&db).await?;
-    admins::upsert(&db, &email, hash).await?;
+    let txn = db.begin().await?;
+    let action = match admins::upsert(&txn, &email, hash).await? {
+        Upserted::Created => Action::AdminCreate,
+        Upserted::Reset => Action::AdminReset,
+    };
+    // A reset changes the password (never recorded) and revokes the admin's tokens.
+    let changes = match action {
+        Action::AdminCreate => json!({"before": {}, "after": {"email": email.as_str()}}),
+        _ => json!({"email": email.as_str(), "sessions_revoked": true}),
+    };
+    audit::record(
+        &txn,
+        &audit::Context::cli(),
+        Entry::new(action).changes(changes),
+    )
+    .await?;
+    txn.commit().await?;
     println!("super-admin {email} is ready");
     Ok(())
 }

@@ -1,6 +1,8 @@
-//! The command line: `control-api [serve]`, `worker`, `migrate`, `tenants migrate`, `admin create`.
+//! The command line: `control-api [serve]`, `worker`, `migrate`, `tenants migrate`, `admin create`,
+//! `audit`.
 
 mod admin;
+mod audit;
 mod tenants_migrate;
 
 use crate::settings::{self, Settings};
@@ -42,6 +44,24 @@ pub enum Command {
     Admin {
         #[command(subcommand)]
         command: AdminCommand,
+    },
+    /// Print the audit log, newest first, one entry per line.
+    Audit {
+        /// Only entries about the tenant with this slug.
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Only entries by this actor (an admin's email, `cli` or `system`).
+        #[arg(long)]
+        actor: Option<String>,
+        /// Only entries of this action (such as `tenant.suspend`).
+        #[arg(long)]
+        action: Option<String>,
+        /// Only entries at or after this time: RFC 3339 or a date (midnight UTC).
+        #[arg(long)]
+        since: Option<String>,
+        /// At most this many entries.
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
     },
 }
 
@@ -105,5 +125,21 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     password_stdin: _,
                 },
         } => admin::create(&email).await,
+        Command::Audit {
+            tenant,
+            actor,
+            action,
+            since,
+            limit,
+        } => {
+            audit::run(audit::Args {
+                tenant,
+                actor,
+                action,
+                since,
+                limit,
+            })
+            .await
+        }
     }
 }

@@ -19,39 +19,62 @@ pub async fn find_by_email(
         .await
 }
 
+/// What `upsert` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Upserted {
+    Created,
+    Reset,
+}
+
 /// Creates the admin, or resets the password of an existing one with that email; a reset
 /// bumps `token_version`, so the admin's earlier tokens stop working.
 #[tracing::instrument(skip_all, fields(admin.email = %email))]
 pub async fn upsert(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     email: &Email,
     password_hash: String,
-) -> Result<(), DbErr> {
-    db.execute_raw(Statement::from_sql_and_values(
-        DbBackend::Postgres,
-        "INSERT INTO super_admins (id, email, password_hash) VALUES ($1, $2, $3)
-         ON CONFLICT (email) DO UPDATE SET password_hash = EXCLUDED.password_hash,
-             token_version = super_admins.token_version + 1, updated_at = now()",
-        [
-            Uuid::new_v4().into(),
-            email.as_str().into(),
-            password_hash.into(),
-        ],
-    ))
-    .await?;
-    Ok(())
-}
-
-/// The current token version of an admin; `None` when the admin no longer exists.
-#[tracing::instrument(skip_all)]
-pub async fn token_version(db: &DatabaseConnection, id: Uuid) -> Result<Option<i32>, DbErr> {
+) -> Result<Upserted, DbErr> {
+    // `xmax = 0` only on a freshly inserted row: told apart in the same statement.
     let row = db
         .query_one_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
-            "SELECT token_version FROM super_admins WHERE id = $1",
+            "INSERT INTO super_admins (id, email, password_hash) VALUES ($1, $2, $3)
+             ON CONFLICT (email) DO UPDATE SET password_hash = EXCLUDED.password_hash,
+                 token_version = super_admins.token_version + 1, updated_at = now()
+             RETURNING (xmax = 0) AS created",
+            [
+                Uuid::new_v4().into(),
+                email.as_str().into(),
+                password_hash.into(),
+            ],
+        ))
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound("super-admin upsert returned no row".into()))?;
+    Ok(if row.try_get::<bool>("", "created")? {
+        Upserted::Created
+    } else {
+        Upserted::Reset
+    })
+}
+
+/// The current token version and email of an admin; `None` when the admin no longer exists.
+#[tracing::instrument(skip_all)]
+pub async fn token_version(
+    db: &DatabaseConnection,
+    id: Uuid,
+) -> Result<Option<(i32, String)>, DbErr> {
+    let row = db
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT token_version, email FROM super_admins WHERE id = $1",
             [id.into()],
         ))
         .await?;
-    row.map(|r| r.try_get::<i32>("", "token_version"))
-        .transpose()
+    row.map(|r| {
+        Ok((
+            r.try_get::<i32>("", "token_version")?,
+            r.try_get::<String>("", "email")?,
+        ))
+    })
+    .transpose()
 }

@@ -1,5 +1,6 @@
 //! HTTP routes: `routes/<resource>/<action>.rs` extract, call, map.
 
+pub mod audit;
 pub mod auth;
 pub mod health;
 pub mod metrics;
@@ -26,5 +27,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(tenants::lifecycle::provision)
         .service(tenants::delete::delete)
         .service(tenants::jobs::for_tenant)
-        .service(tenants::jobs::get);
+        .service(tenants::jobs::get)
+        .service(audit::list::list);
 }

@@ -21,6 +21,7 @@ use utoipa::OpenApi;
         super::tenants::delete::delete,
         super::tenants::jobs::for_tenant,
         super::tenants::jobs::get,
+        super::audit::list::list,
         tenancy_core::http::health::live,
         super::health::ready,
         super::metrics::metrics,

@@ -1,5 +1,6 @@
 //! `POST /v1/auth/login`: email and password in, short-lived control token out.
 
+use crate::audit::{self, Action, Context, Entry};
 use crate::repo::admins;
 use crate::state::AppState;
 use actix_web::{HttpRequest, HttpResponse, post, web};
@@ -49,10 +50,27 @@ pub async fn login(
     let ok = password::verify_bounded(password, hash).await?;
     let Some(admin) = admin.filter(|_| ok) else {
         throttle.failed().await;
+        // Only an address-shaped attempt is kept: a password typed into the email field
+        // would not be one. Throttled attempts are not recorded, so the log cannot be
+        // flooded faster than the throttle allows.
+        let actor =
+            Email::parse(&email).map_or_else(|_| "anonymous".to_string(), |e| e.to_string());
+        audit::record(
+            &state.db,
+            &Context::request(&req, actor),
+            Entry::new(Action::AuthLoginFailed),
+        )
+        .await?;
         tracing::info!(client.address = %client, "super-admin login refused");
         return Err(refused());
     };
     throttle.succeeded().await;
+    audit::record(
+        &state.db,
+        &Context::request(&req, admin.email.clone()),
+        Entry::new(Action::AuthLogin),
+    )
+    .await?;
     let (iat, exp) = state.jwt.lifetime();
     let token = state.jwt.sign(&ControlClaims {
         sub: admin.id,

@@ -1,11 +1,12 @@
 //! `POST /v1/tenants`: registers a tenant as `provisioning` and queues its provisioning job.
 
+use crate::audit;
 use crate::auth::SuperAdmin;
 use crate::registry::{self, NewTenant};
 use crate::routes::tenants::parse_slug;
 use crate::routes::views::{JobView, TenantView, TenantWithJob};
 use crate::state::AppState;
-use actix_web::{HttpResponse, post, web};
+use actix_web::{HttpRequest, HttpResponse, post, web};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use tenancy_core::domain::text::{self, MAX_NAME_CHARS};
@@ -92,7 +93,8 @@ fn validate(body: &CreateTenant) -> Result<(String, Plan, Email), ApiError> {
 #[post("/v1/tenants")]
 #[tracing::instrument(skip_all, fields(tenant.slug = tracing::field::Empty))]
 pub async fn create(
-    _admin: SuperAdmin,
+    admin: SuperAdmin,
+    req: HttpRequest,
     state: web::Data<AppState>,
     body: web::Json<CreateTenant>,
 ) -> Result<HttpResponse, ApiError> {
@@ -108,6 +110,7 @@ pub async fn create(
 
     let (tenant, job) = registry::register(
         &state,
+        &audit::Context::admin(&req, &admin),
         NewTenant {
             slug: slug.clone(),
             name,

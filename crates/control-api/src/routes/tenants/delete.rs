@@ -1,11 +1,12 @@
 //! `DELETE /v1/tenants/{slug}` (soft: the database is kept) and `?purge=true` (queued drop
 //! of the database and its role).
 
+use crate::audit;
 use crate::auth::SuperAdmin;
 use crate::registry;
 use crate::routes::views::{JobView, TenantView, TenantWithJob};
 use crate::state::AppState;
-use actix_web::{HttpResponse, delete, web};
+use actix_web::{HttpRequest, HttpResponse, delete, web};
 use serde::Deserialize;
 use tenancy_core::ApiError;
 use utoipa::IntoParams;
@@ -32,17 +33,19 @@ pub struct DeleteQuery {
 #[delete("/v1/tenants/{slug}")]
 #[tracing::instrument(skip_all, fields(tenant.slug = tracing::field::Empty, purge = query.purge))]
 pub async fn delete(
-    _admin: SuperAdmin,
+    admin: SuperAdmin,
+    req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<String>,
     query: web::Query<DeleteQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = super::load(&state, &path).await?;
+    let ctx = audit::Context::admin(&req, &admin);
     if !query.purge {
-        let deleted = registry::soft_delete(&state, &tenant).await?;
+        let deleted = registry::soft_delete(&state, &ctx, &tenant).await?;
         return Ok(HttpResponse::Ok().json(TenantView::from(&deleted)));
     }
-    let (deleted, job) = registry::purge(&state, &tenant).await?;
+    let (deleted, job) = registry::purge(&state, &ctx, &tenant).await?;
     Ok(HttpResponse::Accepted()
         .insert_header(("Location", format!("/v1/jobs/{}", job.id)))
         .json(TenantWithJob {

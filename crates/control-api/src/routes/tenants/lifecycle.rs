@@ -1,10 +1,11 @@
 //! Status changes: suspend, activate, and retrying a failed provisioning.
 
+use crate::audit;
 use crate::auth::SuperAdmin;
 use crate::registry;
 use crate::routes::views::{JobView, TenantView, TenantWithJob};
 use crate::state::AppState;
-use actix_web::{HttpResponse, post, web};
+use actix_web::{HttpRequest, HttpResponse, post, web};
 use tenancy_core::ApiError;
 
 /// Suspends an active tenant: the app plane stops serving it within seconds.
@@ -12,12 +13,14 @@ use tenancy_core::ApiError;
 #[post("/v1/tenants/{slug}/suspend")]
 #[tracing::instrument(skip_all, fields(tenant.slug = tracing::field::Empty))]
 pub async fn suspend(
-    _admin: SuperAdmin,
+    admin: SuperAdmin,
+    req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = super::load(&state, &path).await?;
-    let moved = registry::suspend(&state, &tenant).await?;
+    let ctx = audit::Context::admin(&req, &admin);
+    let moved = registry::suspend(&state, &ctx, &tenant).await?;
     Ok(HttpResponse::Ok().json(TenantView::from(&moved)))
 }
 
@@ -26,12 +29,14 @@ pub async fn suspend(
 #[post("/v1/tenants/{slug}/activate")]
 #[tracing::instrument(skip_all, fields(tenant.slug = tracing::field::Empty))]
 pub async fn activate(
-    _admin: SuperAdmin,
+    admin: SuperAdmin,
+    req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = super::load(&state, &path).await?;
-    let moved = registry::activate(&state, &tenant).await?;
+    let ctx = audit::Context::admin(&req, &admin);
+    let moved = registry::activate(&state, &ctx, &tenant).await?;
     Ok(HttpResponse::Ok().json(TenantView::from(&moved)))
 }
 
@@ -40,12 +45,14 @@ pub async fn activate(
 #[post("/v1/tenants/{slug}/provision")]
 #[tracing::instrument(skip_all, fields(tenant.slug = tracing::field::Empty))]
 pub async fn provision(
-    _admin: SuperAdmin,
+    admin: SuperAdmin,
+    req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = super::load(&state, &path).await?;
-    let (moved, job) = registry::retry(&state, &tenant).await?;
+    let ctx = audit::Context::admin(&req, &admin);
+    let (moved, job) = registry::retry(&state, &ctx, &tenant).await?;
     Ok(HttpResponse::Accepted()
         .insert_header(("Location", format!("/v1/jobs/{}", job.id)))
         .json(TenantWithJob {

@@ -1,10 +1,11 @@
 //! `PATCH /v1/tenants/{slug}`: name, plan and feature overrides.
 
+use crate::audit;
 use crate::auth::SuperAdmin;
 use crate::registry::{self, TenantEdit};
 use crate::routes::views::TenantView;
 use crate::state::AppState;
-use actix_web::{HttpResponse, patch, web};
+use actix_web::{HttpRequest, HttpResponse, patch, web};
 use serde::Deserialize;
 use tenancy_core::ApiError;
 use tenancy_core::domain::text::{self, MAX_NAME_CHARS};
@@ -38,7 +39,8 @@ pub struct UpdateTenant {
 #[patch("/v1/tenants/{slug}")]
 #[tracing::instrument(skip_all, fields(tenant.slug = tracing::field::Empty))]
 pub async fn update(
-    _admin: SuperAdmin,
+    admin: SuperAdmin,
+    req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<String>,
     body: web::Json<UpdateTenant>,
@@ -79,11 +81,12 @@ pub async fn update(
         return Err(ApiError::validation(errors));
     }
     let tenant = super::load(&state, &path).await?;
+    let ctx = audit::Context::admin(&req, &admin);
     let edit = TenantEdit {
         name: name.map(str::to_string),
         plan,
         features,
     };
-    let (updated, _changes) = registry::update(&state, &tenant, edit).await?;
+    let (updated, _changes) = registry::update(&state, &ctx, &tenant, edit).await?;
     Ok(HttpResponse::Ok().json(TenantView::from(&updated)))
 }

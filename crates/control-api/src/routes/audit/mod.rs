@@ -1,0 +1,3 @@
+//! The audit log's routes.
+
+pub mod list;
