@@ -2,5 +2,6 @@
 //! an answer with `?` (`From<DbErr> for ApiError` classifies it by SQLSTATE in the core crate).
 
 pub mod admins;
+pub(crate) mod backups;
 pub(crate) mod jobs;
 pub(crate) mod tenants;
