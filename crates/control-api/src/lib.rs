@@ -2,6 +2,7 @@
 //!
 //! # Modules
 //! - `auth`: the `SuperAdmin` extractor.
+//! - `backup`: encrypted per-tenant backup files (STREAM AEAD over `pg_dump`/`pg_restore`).
 //! - `cli`: the command line (`serve`, `worker`, `migrate`, `tenants migrate`, `admin create`).
 //! - `entity`: sea-orm entities of the control database.
 //! - `events`: publishing tenant changes to app-api replicas on Redis.
@@ -15,6 +16,7 @@
 //! - `state`: what every handler and job shares.
 
 pub mod auth;
+pub(crate) mod backup;
 pub mod cli;
 pub(crate) mod entity;
 pub(crate) mod events;
