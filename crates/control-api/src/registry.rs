@@ -4,6 +4,9 @@
 //! its job record, its queue message (after commit) and its change event. Handlers, the CLI
 //! and the reconciler call these; none writes that sequence itself.
 
+mod backups;
+pub(crate) use backups::{backup, restore};
+
 use crate::entity::tenants as entity;
 use crate::events;
 use crate::jobs::enqueue_after_commit;

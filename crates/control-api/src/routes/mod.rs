@@ -26,5 +26,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(tenants::lifecycle::provision)
         .service(tenants::delete::delete)
         .service(tenants::jobs::for_tenant)
-        .service(tenants::jobs::get);
+        .service(tenants::jobs::get)
+        .service(tenants::backups::create)
+        .service(tenants::backups::list)
+        .service(tenants::backups::restore);
 }
