@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod auth;
+mod backups;
 mod crashes;
 mod fencing;
 mod lifecycle;
