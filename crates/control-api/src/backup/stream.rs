@@ -108,7 +108,6 @@ pub(crate) async fn seal(
         emit(&cur).await?;
         std::mem::swap(&mut cur, &mut next);
     }
-    drop(emit);
     out.flush().await?;
     Ok(Written {
         size,
