@@ -6,6 +6,8 @@
 #
 #   scripts/bench.sh           the full run (about 8 minutes once built)
 #   scripts/bench.sh --quick   fewer, shorter runs (about 3 minutes once built)
+#   scripts/bench.sh --backup [--quick]   only tenant backup/restore against bare
+#                              pg_dump/pg_restore (scripts/bench/backup.py)
 #
 # Uses this machine's PostgreSQL and Redis (started or installed if missing), release
 # builds, wrk, pgbench and criterion; everything it creates is dropped at the end.
@@ -31,4 +33,8 @@ cargo build --release --quiet -p control-api -p app-api
 cargo bench --quiet -p app-api --bench tenancy --no-run
 
 export PG_SUPERUSER_URL REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
+if [ "${1:-}" = --backup ]; then
+  shift
+  exec python3 -B scripts/bench/backup.py "$@"
+fi
 exec python3 -B scripts/bench/measure.py "$@"

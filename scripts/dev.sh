@@ -86,6 +86,8 @@ for tool in curl jq; do command -v "$tool" >/dev/null || missing+=("$tool"); don
 [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
 ensure_postgres
 ensure_redis
+# Tenant backups and restores run pg_dump/pg_restore.
+ensure_tools pg_dump:postgresql-client pg_restore:postgresql-client
 
 if [ ! -f .env ]; then
   log "writing .env with fresh random secrets"

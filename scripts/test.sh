@@ -11,8 +11,10 @@ ensure_postgres
 ensure_redis
 # docker-compose checks the compose file; promtool checks /metrics and the alert rules;
 # pgbouncer serves the transaction-pooling test, which starts its own (tests skip these,
-# with a note, where they are missing; here they are installed so CI always runs them).
-ensure_tools docker-compose:docker-compose promtool:prometheus pgbouncer:pgbouncer
+# with a note, where they are missing; here they are installed so CI always runs them);
+# pg_dump/pg_restore make and read tenant backups.
+ensure_tools docker-compose:docker-compose promtool:prometheus pgbouncer:pgbouncer \
+  pg_dump:postgresql-client pg_restore:postgresql-client
 export TEST_PG_URL="$PG_SUPERUSER_URL"
 export TEST_REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
 if [ "${CI:-}" = true ] && [ -z "${CARGO_TARGET_DIR:-}" ]; then

@@ -1,4 +1,4 @@
-//! Schema of the control (registry) database: super-admins, tenants, provisioning jobs.
+//! Schema of the control (registry) database: super-admins, tenants, provisioning jobs, backups.
 //!
 //! One migration per file; a shipped migration is never edited, only followed by another.
 
@@ -11,6 +11,7 @@ mod m20261201_000004_add_generations;
 mod m20261205_000005_add_admin_token_version;
 mod m20261206_000006_create_audit_log;
 mod m20261206_000007_add_tenant_features;
+mod m20261206_000009_create_backups;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000005_add_admin_token_version::Migration),
             Box::new(m20261206_000006_create_audit_log::Migration),
             Box::new(m20261206_000007_add_tenant_features::Migration),
+            Box::new(m20261206_000009_create_backups::Migration),
         ]
     }
 }

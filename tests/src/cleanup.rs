@@ -13,9 +13,10 @@ pub async fn create_database(name: &str) -> anyhow::Result<String> {
     Ok(with_database(&pg_admin_url(), name))
 }
 
-/// Drops the control database, every database and role with the tenant prefix, and every
-/// Redis key with the prefix.
+/// Drops the control database, every database and role with the tenant prefix, every
+/// Redis key with the prefix, and the test's backup directory.
 pub async fn drop_everything(names: &TestNames) -> anyhow::Result<()> {
+    let _ = std::fs::remove_dir_all(&names.backup_dir);
     let admin = pg_connect(&pg_admin_url()).await?;
     let like = names.tenant_like();
     let owned = [

@@ -40,6 +40,8 @@ pub struct TestNames {
     pub tenant_prefix: String,
     /// Prefix of this test's Redis keys and channels.
     pub redis_prefix: String,
+    /// This test's `BACKUP_DIR` (under the temporary directory).
+    pub backup_dir: std::path::PathBuf,
 }
 
 impl TestNames {
@@ -49,6 +51,7 @@ impl TestNames {
             control_db: format!("tt_ctl_{s}"),
             tenant_prefix: format!("tt{s}_"),
             redis_prefix: format!("test-{s}"),
+            backup_dir: std::env::temp_dir().join(format!("tt-backups-{s}")),
             suffix: s,
         }
     }
@@ -97,6 +100,7 @@ pub fn test_env(names: &TestNames) -> Env {
         ("PROVISION_LEASE_SECS", "3".into()),
         ("RECONCILE_SECS", "1".into()),
         ("POOL_HEALTH_MS", "500".into()),
+        ("BACKUP_DIR", names.backup_dir.display().to_string()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))

@@ -13,7 +13,7 @@ pub struct Hooks {
     pub fault: Option<Arc<Fault>>,
 }
 
-/// The steps of a provisioning job, in order.
+/// The steps of every job kind, each kind's in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Step {
     Credentials,
@@ -24,6 +24,14 @@ pub enum Step {
     Activate,
     /// The purge job's one step.
     DropDatabase,
+    /// The backup job's one step: dump, encrypt, write.
+    Dump,
+    /// Restore: the whole file authenticated before anything is touched.
+    VerifyBackup,
+    /// Restore: `pg_restore` into the new database (after `CreateDatabase`), then `MigrateAndSeed`.
+    RestoreData,
+    /// Restore: the tenant switched to the new database, the old one dropped.
+    SwitchDatabase,
 }
 
 impl Step {
@@ -36,6 +44,10 @@ impl Step {
             Self::MigrateAndSeed => "migrate_and_seed",
             Self::Activate => "activate",
             Self::DropDatabase => "drop_database",
+            Self::Dump => "dump",
+            Self::VerifyBackup => "verify_backup",
+            Self::RestoreData => "restore_data",
+            Self::SwitchDatabase => "switch_database",
         }
     }
 }

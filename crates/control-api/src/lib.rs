@@ -3,6 +3,7 @@
 //! # Modules
 //! - `audit`: the append-only audit log of control-plane changes (`record`, `Action`).
 //! - `auth`: the `SuperAdmin` extractor.
+//! - `backup`: encrypted per-tenant backup files (STREAM AEAD over `pg_dump`/`pg_restore`).
 //! - `cli`: the command line (`serve`, `worker`, `migrate`, `tenants migrate`, `admin create`).
 //! - `entity`: sea-orm entities of the control database.
 //! - `events`: publishing tenant changes to app-api replicas on Redis.
@@ -17,6 +18,7 @@
 
 pub(crate) mod audit;
 pub mod auth;
+pub(crate) mod backup;
 pub mod cli;
 pub(crate) mod entity;
 pub(crate) mod events;

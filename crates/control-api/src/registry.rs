@@ -5,6 +5,9 @@
 //! its change event. Handlers, the CLI and the reconciler call these; none writes that
 //! sequence itself.
 
+mod backups;
+pub(crate) use backups::{backup, restore};
+
 use crate::audit::{self, Action, Context, Entry};
 use crate::entity::tenants as entity;
 use crate::events;

@@ -2,6 +2,7 @@
 
 use secrecy::SecretString;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 use tenancy_core::config::keys::{self, Plane};
 use tenancy_core::config::{self, ConfigError, Env};
@@ -38,6 +39,10 @@ pub struct Settings {
     pub reconcile_every: Duration,
     /// Proxies whose `Forwarded` / `X-Forwarded-*` headers are believed.
     pub trusted_proxies: TrustedProxies,
+    /// `BACKUP_DIR`: where encrypted tenant backups are written.
+    pub backup_dir: PathBuf,
+    /// `PG_BIN_DIR`: where `pg_dump`/`pg_restore` are; `None`: `pg_config --bindir`, then `PATH`.
+    pub pg_bin_dir: Option<PathBuf>,
 }
 
 /// Settings needed by commands that touch only the control database.
@@ -104,6 +109,16 @@ impl Settings {
             queue_poll: Duration::from_millis(config::optional(env, "QUEUE_POLL_MS", 100)?.max(10)),
             reconcile_every: Duration::from_secs(config::optional(env, "RECONCILE_SECS", 30)?),
             trusted_proxies: config::trusted_proxies(env)?,
+            backup_dir: PathBuf::from(config::optional(
+                env,
+                "BACKUP_DIR",
+                "./backups".to_string(),
+            )?),
+            pg_bin_dir: env
+                .get("PG_BIN_DIR")
+                .map(|d| d.trim().to_string())
+                .filter(|d| !d.is_empty())
+                .map(PathBuf::from),
         })
     }
 }

@@ -1,4 +1,4 @@
-//! Encryption of tenant database credentials at rest (AES-256-GCM).
+//! Encryption of secrets at rest (AES-256-GCM): tenant database credentials, and the data keys of tenant backups.
 //!
 //! Each encryption uses a fresh random nonce and binds the ciphertext to the tenant id as
 //! associated data, so a ciphertext copied onto another tenant's row fails to decrypt.
@@ -67,15 +67,25 @@ impl Keyring {
     }
 
     pub fn seal(&self, tenant_id: Uuid, secret: &SecretString) -> Sealed {
+        self.seal_bytes(tenant_id.as_bytes(), secret.expose_secret().as_bytes())
+    }
+
+    pub fn open(&self, tenant_id: Uuid, sealed: &Sealed) -> Result<SecretString, CryptoError> {
+        let plain = self.open_bytes(tenant_id.as_bytes(), sealed)?;
+        String::from_utf8(plain.expose_secret().clone())
+            .map(SecretString::from)
+            .map_err(|_| CryptoError::Rejected)
+    }
+
+    /// Seals any secret bytes bound to `aad`, for values that are not a tenant's credential
+    /// (each kind names its own associated data, e.g. `backup:<id>` for a backup's data
+    /// key, so a value copied into another kind's column fails to open).
+    pub fn seal_bytes(&self, aad: &[u8], secret: &[u8]) -> Sealed {
         let cipher = &self.ciphers[&self.current];
         let nonce = Nonce::generate();
-        let payload = Payload {
-            msg: secret.expose_secret().as_bytes(),
-            aad: tenant_id.as_bytes(),
-        };
         // Encryption with a valid key and an in-memory buffer cannot fail.
         let ct = cipher
-            .encrypt(&nonce, payload)
+            .encrypt(&nonce, Payload { msg: secret, aad })
             .expect("AES-GCM encryption of a short secret");
         let mut bytes = Vec::with_capacity(NONCE_LEN + ct.len());
         bytes.extend_from_slice(nonce.as_slice());
@@ -86,7 +96,12 @@ impl Keyring {
         }
     }
 
-    pub fn open(&self, tenant_id: Uuid, sealed: &Sealed) -> Result<SecretString, CryptoError> {
+    /// Opens what [`Keyring::seal_bytes`] sealed with the same `aad`.
+    pub fn open_bytes(
+        &self,
+        aad: &[u8],
+        sealed: &Sealed,
+    ) -> Result<SecretBox<Vec<u8>>, CryptoError> {
         let cipher = self
             .ciphers
             .get(&sealed.key_version)
@@ -96,17 +111,9 @@ impl Keyring {
         }
         let (nonce, ct) = sealed.bytes.split_at(NONCE_LEN);
         let nonce = Nonce::try_from(nonce).map_err(|_| CryptoError::Rejected)?;
-        let plain = cipher
-            .decrypt(
-                &nonce,
-                Payload {
-                    msg: ct,
-                    aad: tenant_id.as_bytes(),
-                },
-            )
-            .map_err(|_| CryptoError::Rejected)?;
-        String::from_utf8(plain)
-            .map(SecretString::from)
+        cipher
+            .decrypt(&nonce, Payload { msg: ct, aad })
+            .map(|plain| SecretBox::new(Box::new(plain)))
             .map_err(|_| CryptoError::Rejected)
     }
 }
@@ -141,6 +148,26 @@ mod tests {
             ring.open(Uuid::new_v4(), &sealed).err(),
             Some(CryptoError::Rejected)
         );
+    }
+
+    #[test]
+    fn bytes_open_only_under_their_own_associated_data() {
+        let ring = ring();
+        let id = Uuid::new_v4();
+        let sealed = ring.seal_bytes(format!("backup:{id}").as_bytes(), &[7u8; 32]);
+        assert_eq!(
+            ring.open_bytes(format!("backup:{id}").as_bytes(), &sealed)
+                .unwrap()
+                .expose_secret()
+                .as_slice(),
+            &[7u8; 32]
+        );
+        // Neither another backup's label nor the tenant-credential label opens it.
+        assert!(
+            ring.open_bytes(format!("backup:{}", Uuid::new_v4()).as_bytes(), &sealed)
+                .is_err()
+        );
+        assert_eq!(ring.open(id, &sealed).err(), Some(CryptoError::Rejected));
     }
 
     #[test]

@@ -161,6 +161,15 @@ pub async fn resolve_tenant(
             .retry_after(2)
             .into());
         }
+        TenantStatus::Moving => {
+            outcome("moving");
+            return Err(ApiError::new(
+                ErrorCode::TenantMoving,
+                "the tenant's database is being moved or restored",
+            )
+            .retry_after(5)
+            .into());
+        }
         other => {
             outcome("inactive");
             return Err(ApiError::new(

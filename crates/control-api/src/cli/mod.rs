@@ -1,8 +1,9 @@
-//! The command line: `control-api [serve]`, `worker`, `migrate`, `tenants migrate`, `admin create`,
-//! `audit`.
+//! The command line: `control-api [serve]`, `worker`, `migrate`, `tenants migrate`,
+//! `tenants backup`, `tenants restore`, `admin create`, `audit`.
 
 mod admin;
 mod audit;
+mod tenants_backup;
 mod tenants_migrate;
 
 use crate::settings::{self, Settings};
@@ -74,6 +75,20 @@ pub enum TenantsCommand {
         #[arg(long, default_value_t = 4)]
         concurrency: usize,
     },
+    /// Write an encrypted backup of the tenant's database to BACKUP_DIR; waits for it.
+    Backup {
+        /// The tenant's slug.
+        slug: String,
+    },
+    /// Replace the tenant's data with one of its backups (the tenant is `moving` meanwhile;
+    /// on failure it keeps its current data); waits for it.
+    Restore {
+        /// The tenant's slug.
+        slug: String,
+        /// The backup's id (`GET /v1/tenants/{slug}/backups`).
+        #[arg(long)]
+        backup: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -118,6 +133,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Tenants {
             command: TenantsCommand::Migrate { concurrency },
         } => tenants_migrate::run(concurrency).await,
+        Command::Tenants {
+            command: TenantsCommand::Backup { slug },
+        } => tenants_backup::backup(&slug).await,
+        Command::Tenants {
+            command: TenantsCommand::Restore { slug, backup },
+        } => tenants_backup::restore(&slug, &backup).await,
         Command::Admin {
             command:
                 AdminCommand::Create {

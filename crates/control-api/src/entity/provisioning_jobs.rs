@@ -1,4 +1,4 @@
-//! A provisioning or purge job's record.
+//! A job's record: provisioning, purge, backup or restore.
 
 use sea_orm::entity::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -23,6 +23,10 @@ pub enum JobKind {
     Provision,
     #[sea_orm(string_value = "purge")]
     Purge,
+    #[sea_orm(string_value = "backup")]
+    Backup,
+    #[sea_orm(string_value = "restore")]
+    Restore,
 }
 
 /// Where a job is in its life; `succeeded`, `failed` and `cancelled` are final.
@@ -76,6 +80,8 @@ pub struct Model {
     pub max_attempts: i32,
     pub last_error: Option<String>,
     pub step: Option<String>,
+    /// The backup a `backup` job writes or a `restore` job reads.
+    pub backup_id: Option<Uuid>,
     pub lease_until: Option<DateTimeWithTimeZone>,
     pub created_at: DateTimeWithTimeZone,
     pub started_at: Option<DateTimeWithTimeZone>,

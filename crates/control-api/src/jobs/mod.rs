@@ -1,4 +1,5 @@
-//! Background jobs: provisioning and purging tenant databases. The job path, in one place:
+//! Background jobs: provisioning, purging, backing up and restoring tenant databases. The
+//! job path, in one place:
 //!
 //! - **The truth** is the job record in the control database (kind, state, attempts, step,
 //!   lease, error, the tenant generation it works for), written by the job itself.
@@ -25,9 +26,11 @@
 //! threshold, so the reconciler re-queues at start-up. The queue message carries ids
 //! only, never a password, hash or credential.
 
+mod backup;
 mod provision;
 mod purge;
 pub(crate) mod reconcile;
+mod restore;
 mod runner;
 pub(crate) mod supervisor;
 
@@ -67,6 +70,12 @@ fn start_now(state: &AppState, job_id: Uuid) {
             },
         }
     });
+}
+
+/// Runs the job in this process now (the CLI's way to run the jobs it queues); returns
+/// at once when another worker owns it.
+pub(crate) async fn run_here(state: &AppState, job_id: Uuid) -> anyhow::Result<()> {
+    runner::execute(state, job_id).await
 }
 
 /// The apalis handler: the message is only a pointer to the job record.

@@ -2,10 +2,11 @@
 //! steps, and the outcome: succeeded, retried with backoff, failed, cancelled (the tenant
 //! moved on), or deferred without spending an attempt (the tenant server is unreachable).
 
-use super::{provision, purge};
+use super::{backup, provision, purge, restore};
 use crate::events;
 use crate::hooks::Step;
 use crate::provisioner::ForeignObject;
+use crate::repo::backups;
 use crate::repo::jobs::{self, Job, JobKind, JobState};
 use crate::repo::tenants::{self, Tenant};
 use crate::state::AppState;
@@ -57,21 +58,24 @@ impl Fence<'_> {
 
     /// The job's tenant, if it is still the one this job works for.
     pub async fn tenant(&self) -> anyhow::Result<Tenant> {
-        let want = match self.job.kind {
-            JobKind::Provision => TenantStatus::Provisioning,
-            JobKind::Purge => TenantStatus::Deleted,
+        use TenantStatus::*;
+        let want: &[TenantStatus] = match self.job.kind {
+            JobKind::Provision => &[Provisioning],
+            JobKind::Purge => &[Deleted],
+            JobKind::Backup => &[Active, Suspended],
+            JobKind::Restore => &[Moving],
         };
         match tenants::find(&self.state.db, self.job.tenant_id).await? {
             None => Err(Halt::Cancelled("the tenant no longer exists".into()).into()),
             Some(t) if t.purged_at.is_some() => {
                 Err(Halt::Cancelled("the tenant was purged".into()).into())
             }
-            Some(t) if t.status != want || t.generation != self.job.generation => {
+            Some(t) if !want.contains(&t.status) || t.generation != self.job.generation => {
                 Err(Halt::Cancelled(format!(
                     "the tenant is now {} (generation {}); this job was for {} (generation {})",
                     t.status.as_str(),
                     t.generation,
-                    want.as_str(),
+                    want[0].as_str(),
                     self.job.generation
                 ))
                 .into())
@@ -135,6 +139,9 @@ pub(crate) async fn execute(state: &AppState, job_id: Uuid) -> anyhow::Result<()
             Some(Halt::Lost) => return Ok(()),
             Some(Halt::Cancelled(reason)) => {
                 jobs::finish(&state.db, &job, JobState::Cancelled, Some(reason)).await?;
+                if let (JobKind::Backup, Some(id)) = (job.kind, job.backup_id) {
+                    backups::fail(&state.db, id).await?;
+                }
                 metrics::counter!(catalogue::PROVISIONING_JOBS_TOTAL, "outcome" => "cancelled")
                     .increment(1);
                 tracing::info!(job.id = %job.id, job.kind = ?job.kind, %reason, "job cancelled");
@@ -142,7 +149,10 @@ pub(crate) async fn execute(state: &AppState, job_id: Uuid) -> anyhow::Result<()
             }
             None => {}
         }
-        if err.downcast_ref::<ForeignObject>().is_some() || job.attempts >= job.max_attempts {
+        if err.downcast_ref::<ForeignObject>().is_some()
+            || crate::backup::is_final(&err)
+            || job.attempts >= job.max_attempts
+        {
             return give_up(state, &job, &message).await;
         }
         let delay = backoff(state.settings.job_backoff, job.attempts);
@@ -178,6 +188,8 @@ async fn attempt(state: &AppState, job: &Job) -> anyhow::Result<Tenant> {
     match job.kind {
         JobKind::Provision => provision::run(&fence, &tenant).await,
         JobKind::Purge => purge::run(&fence, &tenant).await,
+        JobKind::Backup => backup::run(&fence, &tenant).await,
+        JobKind::Restore => restore::run(&fence, &tenant).await,
     }
 }
 
@@ -206,8 +218,8 @@ async fn lock_tenant(state: &AppState, job: &Job) -> anyhow::Result<DatabaseTran
     }
 }
 
-/// Attempts spent, or a foreign object in the way: the job fails and a provisioning tenant
-/// of the same generation becomes `failed`.
+/// Attempts spent, or a failure no attempt can fix: the job fails; a provisioning tenant
+/// of the same generation becomes `failed`, a restoring one `active` again.
 async fn give_up(state: &AppState, job: &Job, message: &str) -> anyhow::Result<()> {
     let txn = state.db.begin().await?;
     if !jobs::finish(&txn, job, JobState::Failed, Some(message)).await? {
@@ -216,6 +228,14 @@ async fn give_up(state: &AppState, job: &Job, message: &str) -> anyhow::Result<(
     let failed = match job.kind {
         JobKind::Provision => tenants::mark_failed(&txn, job.tenant_id, job.generation).await?,
         JobKind::Purge => None,
+        JobKind::Backup => {
+            if let Some(id) = job.backup_id {
+                backups::fail(&txn, id).await?;
+            }
+            None
+        }
+        // The tenant stays on its current database and is served again.
+        JobKind::Restore => tenants::finish_move(&txn, job.tenant_id, job.generation, None).await?,
     };
     txn.commit().await?;
     tracing::error!(job.id = %job.id, job.kind = ?job.kind, error = %message, "job failed");

@@ -22,6 +22,7 @@ use tenancy_core::sea_orm_error::sqlstate;
 use uuid::Uuid;
 
 mod credentials;
+mod restore;
 mod template;
 pub(crate) use credentials::generate_password;
 use credentials::{ident, password_verifier};

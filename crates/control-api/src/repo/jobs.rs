@@ -22,16 +22,29 @@ pub(crate) async fn insert(
     generation: i32,
     max_attempts: i32,
 ) -> Result<Job, DbErr> {
+    insert_for_backup(db, tenant_id, kind, generation, max_attempts, None).await
+}
+
+/// [`insert`] for a job that writes or reads `backup_id`.
+pub(crate) async fn insert_for_backup(
+    db: &impl ConnectionTrait,
+    tenant_id: Uuid,
+    kind: JobKind,
+    generation: i32,
+    max_attempts: i32,
+    backup_id: Option<Uuid>,
+) -> Result<Job, DbErr> {
     Job::find_by_statement(Statement::from_sql_and_values(
         DbBackend::Postgres,
-        "INSERT INTO provisioning_jobs (id, tenant_id, kind, state, generation, max_attempts)
-         VALUES ($1, $2, $3, 'queued', $4, $5) RETURNING *",
+        "INSERT INTO provisioning_jobs (id, tenant_id, kind, state, generation, max_attempts, backup_id)
+         VALUES ($1, $2, $3, 'queued', $4, $5, $6) RETURNING *",
         [
             Uuid::new_v4().into(),
             tenant_id.into(),
             kind.into(),
             generation.into(),
             max_attempts.into(),
+            backup_id.into(),
         ],
     ))
     .one(db)

@@ -3,5 +3,6 @@
 
 pub mod admins;
 pub(crate) mod audit;
+pub(crate) mod backups;
 pub(crate) mod jobs;
 pub(crate) mod tenants;

@@ -174,6 +174,31 @@ pub(crate) async fn mark_purged(
     Ok(res.rows_affected() == 1)
 }
 
+/// The job that made the tenant `moving` at `generation` ended: back to `active`, on
+/// `db_name` when the job switched databases (a restore), else on the same one. `None`
+/// when the tenant moved on meanwhile (then nothing changes).
+pub(crate) async fn finish_move(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    generation: i32,
+    db_name: Option<&str>,
+) -> Result<Option<Tenant>, DbErr> {
+    Tenant::find_by_statement(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "UPDATE tenants SET status = 'active', generation = generation + 1,
+             db_name = coalesce($3, db_name), updated_at = now()
+         WHERE id = $1 AND status = 'moving' AND generation = $2 AND purged_at IS NULL
+         RETURNING *",
+        [
+            id.into(),
+            generation.into(),
+            db_name.map(str::to_string).into(),
+        ],
+    ))
+    .one(db)
+    .await
+}
+
 #[derive(FromQueryResult)]
 struct StatusCount {
     status: String,

@@ -28,5 +28,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(tenants::delete::delete)
         .service(tenants::jobs::for_tenant)
         .service(tenants::jobs::get)
-        .service(audit::list::list);
+        .service(audit::list::list)
+        .service(tenants::backups::create)
+        .service(tenants::backups::list)
+        .service(tenants::backups::restore);
 }

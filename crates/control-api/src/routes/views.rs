@@ -1,5 +1,6 @@
 //! Response bodies. Built from registry rows by hand, so no credential field can leak.
 
+use crate::repo::backups::{Backup, BackupState};
 use crate::repo::jobs::{Job, JobKind, JobState};
 use crate::repo::tenants::Tenant;
 use chrono::{DateTime, FixedOffset};
@@ -48,7 +49,7 @@ impl From<&Tenant> for TenantView {
     }
 }
 
-/// A provisioning or purge job's record.
+/// A job's record (provisioning, purge, backup, restore).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct JobView {
     pub id: Uuid,
@@ -60,6 +61,9 @@ pub struct JobView {
     pub last_error: Option<String>,
     /// The step being run, or the last one reached.
     pub step: Option<String>,
+    /// The backup a `backup` job writes or a `restore` job reads.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backup_id: Option<Uuid>,
     pub created_at: DateTime<FixedOffset>,
     pub started_at: Option<DateTime<FixedOffset>>,
     pub finished_at: Option<DateTime<FixedOffset>>,
@@ -78,6 +82,7 @@ impl From<&Job> for JobView {
             max_attempts: j.max_attempts,
             last_error: j.last_error.clone(),
             step: j.step.clone(),
+            backup_id: j.backup_id,
             created_at: j.created_at,
             started_at: j.started_at,
             finished_at: j.finished_at,
@@ -94,5 +99,47 @@ impl From<&Job> for JobView {
 pub struct TenantWithJob {
     #[serde(flatten)]
     pub tenant: TenantView,
+    pub job: JobView,
+}
+
+/// A backup as clients see it: never its data key, sealed or not.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BackupView {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    pub state: BackupState,
+    pub created_at: DateTime<FixedOffset>,
+    pub completed_at: Option<DateTime<FixedOffset>>,
+    /// Size of the encrypted file.
+    pub size_bytes: Option<i64>,
+    /// The last tenant migration applied when it was taken.
+    pub schema_version: Option<String>,
+    /// SHA-256 of the encrypted file, hex.
+    pub checksum: Option<String>,
+}
+
+impl From<&Backup> for BackupView {
+    fn from(b: &Backup) -> Self {
+        Self {
+            id: b.id,
+            tenant_id: b.tenant_id,
+            state: b.state,
+            created_at: b.created_at,
+            completed_at: b.completed_at,
+            size_bytes: b.size_bytes,
+            schema_version: b.schema_version.clone(),
+            checksum: b
+                .sha256
+                .as_ref()
+                .map(|h| h.iter().map(|b| format!("{b:02x}")).collect()),
+        }
+    }
+}
+
+/// A backup with the job just queued to write it (202 answers).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BackupWithJob {
+    #[serde(flatten)]
+    pub backup: BackupView,
     pub job: JobView,
 }

@@ -5,6 +5,7 @@
 
 mod audit;
 mod auth;
+mod backups;
 mod crashes;
 mod features;
 mod fencing;

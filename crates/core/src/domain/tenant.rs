@@ -9,18 +9,22 @@ crate::text_enum! {
         Suspended = "suspended",
         Failed = "failed",
         Deleted = "deleted",
+        /// Its database is being moved or restored: the app plane answers 503 `tenant_moving`.
+        Moving = "moving",
     }
 }
 
 impl TenantStatus {
     /// The lifecycle's legal moves. `deleted` is final: a purge keeps the word and drops the
-    /// database; only provisioning jobs move a tenant out of `provisioning`.
+    /// database; only provisioning jobs move a tenant out of `provisioning`; `moving` is a
+    /// fence entered from `active` and left only back to `active` (by the job that set it).
     pub fn can_become(self, to: Self) -> bool {
         use TenantStatus::*;
         matches!(
             (self, to),
             (Provisioning, Active | Failed | Deleted)
-                | (Active, Suspended | Deleted)
+                | (Active, Suspended | Deleted | Moving)
+                | (Moving, Active)
                 | (Suspended, Active | Deleted)
                 | (Failed, Provisioning | Deleted)
         )
@@ -67,7 +71,14 @@ mod tests {
         let words: Vec<_> = TenantStatus::ALL.iter().map(|s| s.as_str()).collect();
         assert_eq!(
             words,
-            ["provisioning", "active", "suspended", "failed", "deleted"]
+            [
+                "provisioning",
+                "active",
+                "suspended",
+                "failed",
+                "deleted",
+                "moving"
+            ]
         );
         for s in TenantStatus::ALL {
             assert_eq!(TenantStatus::parse(s.as_str()), Ok(s));
@@ -93,6 +104,21 @@ mod tests {
             serde_json::to_value(schema).unwrap()["enum"],
             serde_json::json!(["free", "pro", "enterprise"])
         );
+    }
+
+    #[test]
+    fn moving_is_entered_from_active_and_left_only_back_to_active() {
+        use TenantStatus::*;
+        for from in TenantStatus::ALL {
+            assert_eq!(
+                from.can_become(Moving),
+                from == Active,
+                "{from:?} -> moving"
+            );
+        }
+        for to in TenantStatus::ALL {
+            assert_eq!(Moving.can_become(to), to == Active, "moving -> {to:?}");
+        }
     }
 
     #[test]

@@ -22,6 +22,8 @@ pub enum ErrorCode {
     TenantNotFound,
     TenantInactive,
     TenantProvisioning,
+    /// The tenant's database is being moved or restored.
+    TenantMoving,
     ConnectionLimit,
     RateLimited,
     Unauthorized,
@@ -50,7 +52,9 @@ impl ErrorCode {
             }
             TenantNotFound | NotFound => StatusCode::NOT_FOUND,
             TenantInactive | TenantMismatch | Forbidden => StatusCode::FORBIDDEN,
-            TenantProvisioning | ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            TenantProvisioning | TenantMoving | ServiceUnavailable => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ConnectionLimit | RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Unauthorized => StatusCode::UNAUTHORIZED,
             Conflict => StatusCode::CONFLICT,
@@ -71,6 +75,7 @@ impl ErrorCode {
             TenantNotFound => "tenant_not_found",
             TenantInactive => "tenant_inactive",
             TenantProvisioning => "tenant_provisioning",
+            TenantMoving => "tenant_moving",
             ConnectionLimit => "connection_limit",
             RateLimited => "rate_limited",
             Unauthorized => "unauthorized",

@@ -205,6 +205,7 @@ fn add_route_codes(op: &Operation, path: &str, tenancy: bool, codes: &mut Codes)
         add(codes, 404, "tenant_not_found");
         add(codes, 429, "rate_limited");
         add(codes, 503, "tenant_provisioning");
+        add(codes, 503, "tenant_moving");
     }
 }
 

@@ -149,6 +149,7 @@ pub const APP_PLANE: &[Family] = &[
             &[("outcome", "invalid")],
             &[("outcome", "not_found")],
             &[("outcome", "provisioning")],
+            &[("outcome", "moving")],
             &[("outcome", "inactive")],
         ],
     },

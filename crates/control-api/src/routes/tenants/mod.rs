@@ -1,5 +1,6 @@
 //! The tenant registry's routes.
 
+pub mod backups;
 pub mod create;
 pub mod delete;
 pub mod get;
