@@ -1,6 +1,7 @@
 //! HTTP routes: `routes/<resource>/<action>.rs` extract, call, map.
 
 pub mod auth;
+pub mod console;
 pub mod health;
 pub mod metrics;
 pub mod openapi;
@@ -16,6 +17,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(health::ready)
         .service(metrics::metrics)
         .service(openapi::spec)
+        .service(console::index)
+        .service(console::asset)
         .service(auth::login::login)
         .service(tenants::create::create)
         .service(tenants::list::list)
