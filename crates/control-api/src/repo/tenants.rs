@@ -3,7 +3,6 @@
 //! own end states (`mark_*`) are fenced by the generation they worked for.
 
 use crate::entity::tenants::{self, Entity as Tenants};
-use sea_orm::sea_query::LikeExpr;
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait,
     FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Statement,
@@ -42,8 +41,10 @@ pub(crate) async fn lock(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<T
     .await
 }
 
-/// `text` as a case-insensitive substring pattern: its own `%`, `_` and `\\` match literally.
-fn contains_pattern(text: &str) -> LikeExpr {
+/// `text` as a case-insensitive substring pattern: its own `%`, `_` and `\\` match
+/// literally, escaped with PostgreSQL's default LIKE escape, the backslash (sea-query's
+/// explicit `ESCAPE` clause does not render with a bound pattern).
+fn contains_pattern(text: &str) -> String {
     let mut pattern = String::with_capacity(text.len() + 2);
     pattern.push('%');
     for c in text.chars() {
@@ -53,7 +54,7 @@ fn contains_pattern(text: &str) -> LikeExpr {
         pattern.push(c);
     }
     pattern.push('%');
-    LikeExpr::new(pattern).escape('\\')
+    pattern
 }
 
 /// One page of tenants, newest first, and the total matching; `search` is a substring
