@@ -31,15 +31,20 @@ export const session = {
   start(token) {
     sessionStorage.setItem(TOKEN, token);
   },
+  /** Forgets the token; `message` ({kind, title, detail}) is shown on the login page. */
   end(message) {
     sessionStorage.removeItem(TOKEN);
-    if (message) sessionStorage.setItem(FLASH, message);
+    if (message) sessionStorage.setItem(FLASH, JSON.stringify(message));
   },
   /** The message left for the login page, read once. */
   takeFlash() {
     const m = sessionStorage.getItem(FLASH);
     sessionStorage.removeItem(FLASH);
-    return m;
+    try {
+      return m ? JSON.parse(m) : null;
+    } catch {
+      return null;
+    }
   },
 };
 
@@ -65,7 +70,7 @@ export async function api(method, path, body) {
     }
   }
   if (res.status === 401 && path !== '/v1/auth/login') {
-    session.end('Your session has expired or was revoked. Sign in again to continue.');
+    session.end({ kind: 'error', title: 'Your session has expired', detail: 'It ran out or was revoked. Sign in again to continue.' });
     location.hash = '#/login';
     throw new SessionEnded();
   }

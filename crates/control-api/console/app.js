@@ -75,7 +75,7 @@ async function route() {
 }
 
 document.getElementById('logout').addEventListener('click', () => {
-  session.end('You have signed out.');
+  session.end({ kind: 'info', title: 'You have signed out', detail: 'Close this tab, or sign in again.' });
   location.hash = '#/login';
 });
 

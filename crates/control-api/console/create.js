@@ -65,7 +65,7 @@ function showProblem(form, status, p) {
   const shown = fieldErrors.filter((err) => setFieldError(form, err.field, err.message));
   const unplaced = fieldErrors.filter((err) => !shown.includes(err));
   const summary = shown.length
-    ? `${shown.length === 1 ? 'One field needs' : `${shown.length} fields need`} attention.`
+    ? `${p.detail ? `${p.detail}: ` : ''}${shown.length === 1 ? 'one field needs' : `${shown.length} fields need`} attention.`
     : p.detail;
   fill(status, notice('error', p.title, [summary, ...unplaced.map((e) => ` ${e.field}: ${e.message}`)].join('')));
   const first = shown.length ? form.elements.namedItem(shown[0].field) : null;

@@ -31,7 +31,7 @@ export async function renderLogin(page) {
     h('div', { class: 'login-brand' }, h('span', { class: 'brand-mark', 'aria-hidden': 'true' }), 'Tenancy console'),
     h('h1', { id: 'page-title', tabindex: '-1' }, 'Sign in'),
     h('p', { class: 'muted' }, 'Super-admins only. Your session ends when you close this tab.'),
-    flash ? notice(flash.startsWith('You have signed out') ? 'info' : 'error', flash) : null,
+    flash ? notice(flash.kind, flash.title, flash.detail) : null,
     status,
     form));
   email.focus();

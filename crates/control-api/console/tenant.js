@@ -22,7 +22,7 @@ export async function renderTenant(page, [slug]) {
     if (message) page.querySelector('.action-status')?.append(message);
   };
 
-  page.append(pageHeader(tenant.slug, tenant.name, badge(tenant.status)));
+  page.append(pageHeader([tenant.slug, badge(tenant.status)], tenant.name));
   page.append(status);
   page.append(h('div', { class: 'grid-2' },
     details(tenant),
@@ -103,7 +103,11 @@ function actions(t, status, rerender) {
     confirmSlot);
 }
 
-/** Per-tenant feature switches (the tenant's effective features; a change is an override). */
+/**
+ * Per-tenant feature switches: `features` is what the tenant gets, `feature_overrides` the
+ * settings behind it; a switch saved here becomes an override, and "Use plan default"
+ * removes one (`null`).
+ */
 function features(t, rerender) {
   const section = h('section', { class: 'card section', 'aria-labelledby': 'features-title' },
     h('h2', { id: 'features-title' }, 'Features'));
@@ -112,12 +116,36 @@ function features(t, rerender) {
     section.append(h('p', { class: 'muted' }, 'This plan has no features to switch.'));
     return section;
   }
+  const overrides = t.feature_overrides ?? {};
   const status = h('div', { 'aria-live': 'polite' });
-  const boxes = entries.map(([name, on]) => h('input', { type: 'checkbox', id: `feature-${name}`, name, checked: Boolean(on) }));
+  const send = async (button, changes, done) => {
+    await busy(button, async () => {
+      try {
+        await api('PATCH', path(t.slug), { features: changes });
+        await rerender(notice('success', 'Features saved', done));
+      } catch (e) {
+        if (!(e instanceof Problem)) throw e;
+        fill(status, notice('error', e.title, [e.detail, ...e.errors.map((x) => `${x.field}: ${x.message}`)].join(' ')));
+      }
+    });
+  };
+  const boxes = [];
+  const rows = entries.map(([name, on]) => {
+    const box = h('input', { type: 'checkbox', id: `feature-${name}`, name, checked: Boolean(on) });
+    boxes.push(box);
+    const overridden = Object.hasOwn(overrides, name);
+    const reset = overridden
+      ? h('button', { type: 'button', class: 'button small ghost', 'aria-label': `Use the plan default for ${name}` }, 'Use plan default')
+      : null;
+    reset?.addEventListener('click', () => send(reset, { [name]: null }, `${name} follows the ${t.plan} plan again`));
+    return h('div', { class: 'check' }, box,
+      h('label', { for: box.id }, name.replace(/_/g, ' '), ' ', h('code', { class: 'small muted' }, name)),
+      h('span', { class: `source ${overridden ? 'source-override' : ''}` }, overridden ? 'override' : `${t.plan} default`),
+      reset);
+  });
   const save = h('button', { type: 'submit', class: 'button primary' }, 'Save features');
   const form = h('form', { class: 'features' },
-    h('fieldset', {}, h('legend', { class: 'visually-hidden' }, 'Features'),
-      boxes.map((box) => h('div', { class: 'check' }, box, h('label', { for: box.id }, box.name.replace(/_/g, ' '), ' ', h('code', { class: 'small muted' }, box.name))))),
+    h('fieldset', {}, h('legend', { class: 'visually-hidden' }, 'Features'), rows),
     h('div', { class: 'button-row' }, save), status);
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
@@ -127,15 +155,7 @@ function features(t, rerender) {
       fill(status, notice('info', 'Nothing changed'));
       return;
     }
-    await busy(save, async () => {
-      try {
-        await api('PATCH', path(t.slug), { features: changed });
-        await rerender(notice('success', 'Features saved', Object.entries(changed).map(([k, v]) => `${k} ${v ? 'on' : 'off'}`).join(', ')));
-      } catch (e) {
-        if (!(e instanceof Problem)) throw e;
-        fill(status, notice('error', e.title, [e.detail, ...e.errors.map((x) => `${x.field}: ${x.message}`)].join(' ')));
-      }
-    });
+    await send(save, changed, Object.entries(changed).map(([k, v]) => `${k} ${v ? 'on' : 'off'}`).join(', '));
   });
   section.append(form);
   return section;

@@ -33,7 +33,9 @@ export async function renderTenants(page, _params, query) {
     serverNames(),
   ]);
 
-  page.append(pageHeader('Tenants', `${result.total} tenant${result.total === 1 ? '' : 's'}${filters.q || filters.status || filters.server ? ' match these filters' : ''}`,
+  page.append(pageHeader('Tenants', filters.q || filters.status || filters.server
+    ? `${result.total} tenant${result.total === 1 ? ' matches' : 's match'} these filters`
+    : `${result.total} tenant${result.total === 1 ? '' : 's'}`,
     h('a', { class: 'button primary', href: '#/tenants/new' }, 'New tenant')));
 
   const q = h('input', { id: 'filter-q', name: 'q', type: 'search', value: filters.q, placeholder: 'Slug or name' });

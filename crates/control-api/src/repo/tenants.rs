@@ -41,7 +41,7 @@ pub(crate) async fn lock(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<T
     .await
 }
 
-/// `text` as a case-insensitive substring pattern: its own `%`, `_` and `\\` match
+/// `text` as a case-insensitive substring pattern: its own `%`, `_` and `\` match
 /// literally, escaped with PostgreSQL's default LIKE escape, the backslash (sea-query's
 /// explicit `ESCAPE` clause does not render with a bound pattern).
 fn contains_pattern(text: &str) -> String {
