@@ -188,6 +188,12 @@ try {
       return { ok: body?.features?.[name] === !before, body };
     });
     log(`feature ${name} switched to ${!before} and seen by the app plane`);
+    await page.click(`button[aria-label="Use the plan default for ${name}"]`);
+    await page.waitForSelector(`.notice-success:has-text("${name} follows the")`);
+    const back = (await control('GET', `/v1/tenants/${SLUG}`)).body;
+    check(back.features[name] === before, `${name} back to the plan's ${before}`);
+    check(!(name in (back.feature_overrides ?? {})), `override of ${name} removed: ${JSON.stringify(back)}`);
+    log(`feature ${name} back to the plan default`);
   } else {
     log('SKIPPED features: this build has no tenant features');
   }
@@ -224,6 +230,11 @@ try {
   await page.selectOption('#filter-status', 'active');
   await page.waitForSelector(`td a:has-text("${SLUG}")`);
   check(page.url().includes('status=active') && page.url().includes('q='), `filters kept in the URL: ${page.url()}`);
+  if (has.servers) {
+    await page.selectOption('#filter-server', 'default');
+    await page.waitForURL(/server=default/);
+    await page.waitForSelector(`td a:has-text("${SLUG}")`);
+  }
   await shot('07-tenants-filtered');
 
   // --- Audit log, when this build keeps one --------------------------------------------------

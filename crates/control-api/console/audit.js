@@ -34,7 +34,16 @@ function changes(e) {
     const after = c.after ?? {};
     if (typeof before === 'object' && typeof after === 'object') {
       const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])];
-      return h('ul', { class: 'changes' }, keys.map((k) => h('li', {}, h('code', {}, k), ': ', value(before[k]), ' → ', value(after[k]))));
+      // A field new with this change (a creation) shows its value; a removed one, what it was.
+      const line = (k) => {
+        if (!(k in before)) return [value(after[k])];
+        if (!(k in after)) return [value(before[k]), ' → ', h('span', { class: 'muted' }, 'removed')];
+        return [value(before[k]), ' → ', value(after[k])];
+      };
+      const extra = Object.entries(c).filter(([k]) => k !== 'before' && k !== 'after');
+      return h('ul', { class: 'changes' },
+        keys.map((k) => h('li', {}, h('code', {}, k), ': ', line(k))),
+        extra.map(([k, v]) => h('li', { class: 'muted' }, h('code', {}, k), ': ', value(v))));
     }
     return `${value(c.before)} → ${value(c.after)}`;
   }
@@ -45,13 +54,13 @@ function changes(e) {
 /** The entries as a table; the tenant column links to the tenant. */
 export function auditTable(entries, { tenantColumn = true } = {}) {
   return table('Audit entries', [
-    { label: 'Time', cell: (e) => when(at(e)) },
+    { label: 'Time', cell: (e) => when(at(e)), class: 'nowrap' },
     { label: 'Action', cell: (e) => h('code', { class: 'action' }, e.action) },
     { label: 'Actor', cell: actor },
     tenantColumn ? { label: 'Tenant', cell: (e) => (tenant(e) ? h('a', { href: `#/tenants/${encodeURIComponent(tenant(e))}` }, tenant(e)) : h('span', { class: 'muted' }, '—')) } : null,
     { label: 'Changes', cell: changes },
-    { label: 'Client', cell: (e) => client(e) ?? '—', class: 'hide-narrow' },
-    { label: 'Request id', cell: (e) => (e.request_id ? h('code', { class: 'small' }, e.request_id) : '—'), class: 'hide-narrow' },
+    { label: 'Client', cell: (e) => client(e) ?? '—' },
+    { label: 'Request id', cell: (e) => (e.request_id ? h('code', { class: 'small' }, e.request_id) : '—') },
   ].filter(Boolean), entries, 'No audit entries.');
 }
 
@@ -75,7 +84,7 @@ export async function renderAudit(page, _params, query) {
   const form = h('form', { class: 'filters', role: 'search', 'aria-label': 'Filter audit entries' },
     field('Tenant', input('tenant', { placeholder: 'slug', spellcheck: 'false' })),
     field('Actor', input('actor', { placeholder: 'email', spellcheck: 'false' })),
-    field('Action', input('action', { placeholder: 'e.g. tenant.suspended', spellcheck: 'false' })),
+    field('Action', input('action', { placeholder: 'e.g. tenant.suspend', spellcheck: 'false' })),
     field('Since', h('input', { id: 'audit-since', name: 'since', type: 'datetime-local', value: sinceLocal })),
     h('div', { class: 'filter-actions' },
       h('button', { type: 'submit', class: 'button' }, 'Apply'),

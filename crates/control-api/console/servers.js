@@ -50,7 +50,7 @@ export async function renderServers(page) {
   };
   page.append(table('Database servers', [
     { label: 'Name', cell: (s) => h('strong', {}, s.name) },
-    { label: 'Address', cell: (s) => h('code', {}, `${s.host}:${s.port}`), class: 'hide-narrow' },
+    { label: 'Address', cell: (s) => h('code', {}, `${s.host}:${s.port}`) },
     { label: 'State', cell: (s) => badge(s.state) },
     { label: 'Tenants / capacity', cell: load },
     { label: 'Action', cell: (s) => (caps.drain && s.state === 'accepting'

@@ -26,8 +26,9 @@ export async function renderTenant(page, [slug]) {
   page.append(status);
   page.append(h('div', { class: 'grid-2' },
     details(tenant),
-    actions(tenant, status, rerender)));
-  if (caps.features) page.append(features(tenant, rerender));
+    h('div', { class: 'column' },
+      actions(tenant, status, rerender),
+      caps.features ? features(tenant, rerender) : null)));
 
   const jobsSlot = h('div', { class: 'jobs' });
   page.append(h('section', { class: 'section', 'aria-labelledby': 'jobs-title' },
@@ -109,7 +110,7 @@ function actions(t, status, rerender) {
  * removes one (`null`).
  */
 function features(t, rerender) {
-  const section = h('section', { class: 'card section', 'aria-labelledby': 'features-title' },
+  const section = h('section', { class: 'card', 'aria-labelledby': 'features-title' },
     h('h2', { id: 'features-title' }, 'Features'));
   const entries = Object.entries(t.features ?? {}).sort(([a], [b]) => a.localeCompare(b));
   if (!entries.length) {

@@ -64,9 +64,9 @@ export async function renderTenants(page, _params, query) {
     { label: 'Slug', cell: (t) => h('a', { href: `#/tenants/${encodeURIComponent(t.slug)}`, class: 'strong' }, t.slug) },
     { label: 'Name', cell: (t) => t.name },
     { label: 'Status', cell: (t) => badge(t.status) },
-    { label: 'Plan', cell: (t) => t.plan, class: 'hide-narrow' },
-    { label: 'Server', cell: (t) => t.server ?? '—', class: 'hide-narrow' },
-    { label: 'Created', cell: (t) => when(t.created_at), class: 'hide-narrow' },
+    { label: 'Plan', cell: (t) => t.plan },
+    { label: 'Server', cell: (t) => t.server ?? '—' },
+    { label: 'Created', cell: (t) => when(t.created_at) },
   ], result.items, filters.q || filters.status || filters.server ? 'No tenant matches these filters.' : 'No tenants yet. Create the first one.'));
 
   const pages = Math.max(1, Math.ceil(result.total / result.per_page));

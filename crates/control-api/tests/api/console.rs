@@ -30,7 +30,10 @@ async fn the_console_is_served_from_the_binary_under_a_strict_policy() {
     ] {
         let res = api.get(path).send().await;
         assert_eq!(res.status(), 200, "{path}");
-        assert!(header(&res, "content-type").starts_with(content_type), "{path}");
+        assert!(
+            header(&res, "content-type").starts_with(content_type),
+            "{path}"
+        );
         let csp = header(&res, "content-security-policy");
         assert!(csp.contains("default-src 'self'"), "{path}: {csp}");
         assert!(!csp.contains("unsafe"), "{path}: {csp}");
@@ -53,7 +56,10 @@ async fn the_console_is_served_from_the_binary_under_a_strict_policy() {
     // A page for browsers, not an API operation.
     let spec: Value = api.get("/openapi.json").read().await;
     let paths = spec["paths"].as_object().unwrap();
-    assert!(paths.keys().all(|p| !p.starts_with("/console")), "{paths:?}");
+    assert!(
+        paths.keys().all(|p| !p.starts_with("/console")),
+        "{paths:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
