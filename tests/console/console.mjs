@@ -9,10 +9,12 @@
 //   CONSOLE_URL  control-api's base URL     APP_API_URL     app-api's base URL
 //   ADMIN_EMAIL, ADMIN_PASSWORD  a super-admin   SLUG  a slug free for this run
 //   SCREENSHOT_DIR   where the PNGs go        CHROMIUM  the browser (default /usr/bin/chromium)
+//   SCENARIO     `lifecycle` (default) or `retry` (a failed provisioning, retried: see `retry`)
 
 import { chromium } from 'playwright-core';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 
 const env = (name, fallback) => {
   const v = process.env[name] ?? fallback;
@@ -26,6 +28,7 @@ const PASSWORD = env('ADMIN_PASSWORD');
 const SLUG = env('SLUG');
 const SHOTS = env('SCREENSHOT_DIR');
 const CHROMIUM = env('CHROMIUM', '/usr/bin/chromium');
+const SCENARIO = env('SCENARIO', 'lifecycle');
 const TENANT_ADMIN = `owner@${SLUG}.example.com`;
 const TENANT_PASSWORD = 'a-long-enough-password';
 // Bounds on waiting for states the page cannot announce sooner, not timings under test.
@@ -104,8 +107,29 @@ async function shot(name) {
 const go = (hash) => page.goto(`${CONSOLE}/console${hash}`);
 const alertText = () => page.locator('.notice').allInnerTexts().then((t) => t.join(' | '));
 
-let failed = false;
-try {
+/** Signs in through the form and keeps the token for the test's own API calls. */
+async function signIn() {
+  await page.fill('#login-email', EMAIL);
+  await page.fill('#login-password', PASSWORD);
+  await page.click('button:has-text("Sign in")');
+  await page.waitForSelector('h1:has-text("Tenants")');
+  rootToken = await page.evaluate(() => sessionStorage.getItem('console.token'));
+}
+
+/** Fills the new-tenant form with good values and sends it. */
+async function createThroughForm() {
+  await go('#/tenants/new');
+  await page.waitForSelector('h1:has-text("New tenant")');
+  await page.fill('#new-slug', SLUG);
+  await page.fill('#new-name', `Console ${SLUG}`);
+  await page.fill('#new-admin_email', TENANT_ADMIN);
+  await page.fill('#new-admin_password', TENANT_PASSWORD);
+  await page.click('button:has-text("Create tenant")');
+  await page.waitForSelector(`h1:has-text("Provisioning ${SLUG}")`);
+}
+
+/** The whole life of a tenant, as described at the top. */
+async function lifecycle() {
   // --- Sign in, by keyboard only -----------------------------------------------------------
   const res = await page.goto(`${CONSOLE}/console`);
   const csp = res.headers()['content-security-policy'] ?? '';
@@ -315,6 +339,41 @@ try {
   await page.waitForSelector('h1:has-text("Sign in")');
   log('signed out');
 
+}
+
+/**
+ * SCENARIO=retry: the platform fails provisioning at one step until the Rust side lifts the
+ * fault (it writes a line to our stdin once the registry says `failed`); the page shows the
+ * failed step and the error, and "Retry provisioning" then brings the tenant to `active`.
+ */
+async function retry() {
+  const lines = createInterface({ input: process.stdin });
+  const nextLine = new Promise((resolve) => lines.once('line', resolve));
+  await page.goto(`${CONSOLE}/console`);
+  await signIn();
+  await createThroughForm();
+  await page.waitForSelector('.notice-error:has-text("Provisioning ended: failed")', { timeout: WAIT });
+  check(await page.locator('ol.steps li.step-failed').count() === 1, 'one step marked failed');
+  check((await page.innerText('.job')).includes('injected failure'), 'the job shows its last error');
+  await shot('13-provisioning-failed');
+  log('provisioning failed as injected; waiting for the fault to be lifted');
+  await nextLine;
+  lines.close();
+  await page.click('a:has-text("Go to the tenant to retry")');
+  await page.waitForSelector('.page-header .badge-failed');
+  await page.click('button:has-text("Retry provisioning")');
+  await page.waitForSelector('.notice-info:has-text("Provisioning re-queued")');
+  // The page follows the new job and reads the tenant again when it ends.
+  await page.waitForSelector('.page-header .badge-active', { timeout: WAIT });
+  check(await page.locator('.job').count() === 2, 'both jobs listed');
+  await shot('14-tenant-retried');
+  check((await appLogin()).status === 200, 'the app plane serves the retried tenant');
+  log('retried provisioning made the tenant active');
+}
+
+let failed = false;
+try {
+  await (SCENARIO === 'retry' ? retry() : lifecycle());
   check(pageErrors.length === 0, `no script or CSP errors: ${pageErrors.join('; ')}`);
   log('all steps passed');
 } catch (e) {

@@ -3,12 +3,15 @@
 //! headless Chromium (`tests/console/console.mjs`, playwright-core with Debian's
 //! `chromium`), against a real platform, failing when the script exits non-zero.
 
+use control_api::jobs::{Fault, FaultKind, Step};
+use platform_harness::{Platform, platform, spawn_control, spawn_platform};
 use platform_harness::{ROOT_EMAIL, ROOT_PASSWORD, assert_field_refused, assert_problem};
-use platform_harness::{spawn_control, spawn_platform};
 use reqwest::Method;
 use serde_json::Value;
+use std::io::Write;
 use std::path::PathBuf;
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
 
 fn header(res: &reqwest::Response, name: &str) -> String {
     res.headers()
@@ -127,8 +130,10 @@ fn paths() -> (PathBuf, PathBuf) {
     )
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_operator_creates_watches_suspends_and_purges_a_tenant_in_a_real_browser() {
+/// `node console.mjs` in `scenario` against `app`; `on_failed`, when given, runs once the
+/// tenant is `failed` in the registry, and then the script is told to go on (a line on its
+/// stdin). Fails the test when the script exits non-zero.
+async fn run_browser(app: &Platform, slug: &str, scenario: &str, on_failed: Option<&dyn Fn()>) {
     let (dir, shots) = paths();
     let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
     assert!(
@@ -140,31 +145,62 @@ async fn an_operator_creates_watches_suspends_and_purges_a_tenant_in_a_real_brow
         "playwright-core is missing: `npm ci` in {} (scripts/test.sh does)",
         dir.display()
     );
-    let app = spawn_platform().await;
-    let slug = app.slug("console");
-    let mut node = Command::new("node");
-    node.arg(dir.join("console.mjs"))
+    std::fs::create_dir_all(&shots).unwrap();
+    let log_path = shots.join(format!("{scenario}.log"));
+    let log = std::fs::File::create(&log_path).unwrap();
+    let mut child = Command::new("node")
+        .arg(dir.join("console.mjs"))
         .current_dir(&dir)
         .env("CONSOLE_URL", app.control().url(""))
         .env("APP_API_URL", app.app().url(""))
         .env("ADMIN_EMAIL", ROOT_EMAIL)
         .env("ADMIN_PASSWORD", ROOT_PASSWORD)
-        .env("SLUG", &slug)
+        .env("SLUG", slug)
+        .env("SCENARIO", scenario)
         .env("SCREENSHOT_DIR", &shots)
-        .env("CHROMIUM", &chromium);
+        .env("CHROMIUM", &chromium)
+        .stdin(Stdio::piped())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .expect("node runs (install nodejs)");
+    let mut stdin = child.stdin.take().unwrap();
+    if let Some(on_failed) = on_failed {
+        app.wait_for_status(slug, "failed").await;
+        on_failed();
+        stdin.write_all(b"go\n").unwrap();
+    }
+    drop(stdin);
     // The platform serves on this runtime's workers meanwhile.
-    let out = tokio::task::spawn_blocking(move || node.output())
+    let status = tokio::task::spawn_blocking(move || child.wait())
         .await
         .unwrap()
-        .expect("node runs (install nodejs)");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    println!("{stdout}\n{stderr}");
+        .unwrap();
+    let out = std::fs::read_to_string(&log_path).unwrap_or_default();
+    println!("{out}");
     assert!(
-        out.status.success(),
-        "the browser test failed ({}); screenshots in {}\n{stdout}\n{stderr}",
-        out.status,
+        status.success(),
+        "the browser test ({scenario}) failed ({status}); screenshots in {}\n{out}",
         shots.display()
     );
-    assert!(stdout.contains("all steps passed"), "{stdout}");
+    assert!(out.contains("all steps passed"), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_creates_watches_suspends_and_purges_a_tenant_in_a_real_browser() {
+    let app = spawn_platform().await;
+    let slug = app.slug("console");
+    run_browser(&app, &slug, "lifecycle", None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_sees_a_failed_provisioning_step_and_retries_it_in_a_real_browser() {
+    let fault = Arc::new(Fault::new(Step::MigrateAndSeed, FaultKind::Fail));
+    let app = platform()
+        .fault(fault.clone())
+        .env("PROVISION_MAX_ATTEMPTS", "1")
+        .spawn()
+        .await;
+    let slug = app.slug("retry");
+    run_browser(&app, &slug, "retry", Some(&|| fault.disarm())).await;
 }
