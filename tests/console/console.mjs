@@ -221,6 +221,17 @@ async function lifecycle() {
   } else {
     log('SKIPPED features: this build has no tenant features');
   }
+  // Name and plan: an empty name is refused under its field, then a plan change is saved.
+  await page.fill('#edit-name', '');
+  await page.click('button:has-text("Save changes")');
+  await page.waitForSelector('#edit-name-error:not([hidden])');
+  await page.fill('#edit-name', `Renamed ${SLUG}`);
+  await page.selectOption('#edit-plan', 'enterprise');
+  await page.click('button:has-text("Save changes")');
+  await page.waitForSelector('.notice-success:has-text("Tenant updated")');
+  const edited = (await control('GET', `/v1/tenants/${SLUG}`)).body;
+  check(edited.plan === 'enterprise' && edited.name === `Renamed ${SLUG}`, `plan and name saved: ${JSON.stringify(edited)}`);
+  log('renamed and moved to the enterprise plan');
   await shot('05-tenant');
 
   // --- Suspend: the app plane refuses it; activate ------------------------------------------

@@ -4,7 +4,7 @@
 
 import { api, capabilities, Problem, withQuery } from './api.js';
 import { auditTable } from './audit.js';
-import { badge, busy, fill, h, notice, pageHeader, when } from './dom.js';
+import { badge, busy, field, fill, h, notice, pageHeader, setFieldError, when } from './dom.js';
 import { isFinal, jobCard, watchJob } from './jobs.js';
 
 const path = (slug, rest = '') => `/v1/tenants/${encodeURIComponent(slug)}${rest}`;
@@ -28,6 +28,7 @@ export async function renderTenant(page, [slug]) {
     details(tenant),
     h('div', { class: 'column' },
       actions(tenant, status, rerender),
+      tenant.status === 'deleted' ? null : edit(tenant, rerender),
       caps.features ? features(tenant, rerender) : null)));
 
   const jobsSlot = h('div', { class: 'jobs' });
@@ -102,6 +103,41 @@ function actions(t, status, rerender) {
     h('h2', { id: 'actions-title' }, 'Actions'),
     buttons.length ? h('div', { class: 'button-row' }, buttons) : h('p', { class: 'muted' }, 'No lifecycle action applies to a deleted tenant; it can still be purged below.'),
     confirmSlot);
+}
+
+/** Name and plan (`PATCH /v1/tenants/{slug}` with the changed ones only). */
+function edit(t, rerender) {
+  const name = h('input', { id: 'edit-name', name: 'name', value: t.name, autocomplete: 'off' });
+  const plan = h('select', { id: 'edit-plan', name: 'plan' },
+    ['free', 'pro', 'enterprise'].map((p) => h('option', { value: p, selected: p === t.plan }, p)));
+  const save = h('button', { type: 'submit', class: 'button' }, 'Save changes');
+  const status = h('div', { class: 'form-status', 'aria-live': 'polite' });
+  const form = h('form', { class: 'stack', novalidate: true },
+    h('div', { class: 'form-grid compact' }, field('Name', name), field('Plan', plan)),
+    h('p', { class: 'hint' }, 'The plan sets the tenant’s connections, request rate and default features.'),
+    h('div', { class: 'button-row' }, save), status);
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    for (const n of ['name', 'plan']) setFieldError(form, n, null);
+    const changes = {};
+    if (name.value !== t.name) changes.name = name.value;
+    if (plan.value !== t.plan) changes.plan = plan.value;
+    if (!Object.keys(changes).length) {
+      fill(status, notice('info', 'Nothing changed'));
+      return;
+    }
+    await busy(save, async () => {
+      try {
+        await api('PATCH', path(t.slug), changes);
+        await rerender(notice('success', 'Tenant updated', Object.entries(changes).map(([k, v]) => `${k}: ${v}`).join(', ')));
+      } catch (e) {
+        if (!(e instanceof Problem)) throw e;
+        const unplaced = e.errors.filter((x) => !setFieldError(form, x.field, x.message));
+        fill(status, notice('error', e.title, [e.detail, ...unplaced.map((x) => `${x.field}: ${x.message}`)].join(' ')));
+      }
+    });
+  });
+  return h('section', { class: 'card', 'aria-labelledby': 'edit-title' }, h('h2', { id: 'edit-title' }, 'Name and plan'), form);
 }
 
 /**
