@@ -278,7 +278,7 @@ async function lifecycle() {
     await page.waitForSelector('h1:has-text("Audit log")');
     await page.waitForSelector('table tbody tr');
     const text = await page.innerText('table');
-    for (const word of [/creat/i, /suspend/i, /activat/i]) check(word.test(text), `audit shows ${word}: ${text.slice(0, 400)}`);
+    for (const word of [/creat/i, /updat/i, /suspend/i, /activat/i]) check(word.test(text), `audit shows ${word}: ${text.slice(0, 400)}`);
     await shot('08-audit');
     await go(`#/tenants/${SLUG}`);
     await page.waitForSelector('#tenant-audit-title');
