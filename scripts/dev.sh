@@ -136,6 +136,8 @@ done
 
 cat <<MSG
 
+  console      http://127.0.0.1:3001/console   (sign in with the super-admin below)
+
   control-api  http://127.0.0.1:3001   (docs: /openapi.json, health: /health/ready)
   app-api      http://127.0.0.1:3000   (tenant by X-Tenant-Slug or <slug>.localhost)
 
@@ -143,7 +145,7 @@ cat <<MSG
   password     $ADMIN_PASSWORD
 
   logs: scripts/dev.sh logs     stop: scripts/dev.sh stop
-  next: the curl walk-through in README.md, e.g.
+  next: open the console, or follow the curl walk-through in README.md, e.g.
     curl -s -X POST http://127.0.0.1:3001/v1/auth/login -H 'content-type: application/json' \\
       -d '{"email":"$ADMIN_EMAIL","password":"$ADMIN_PASSWORD"}'
 MSG

@@ -15,6 +15,10 @@ ensure_redis
 # pg_dump/pg_restore make and read tenant backups.
 ensure_tools docker-compose:docker-compose promtool:prometheus pgbouncer:pgbouncer \
   pg_dump:postgresql-client pg_restore:postgresql-client
+# The console's browser test: Debian's Chromium driven by playwright-core (pinned in its
+# lockfile; no browser download, which Playwright would otherwise attempt).
+ensure_tools chromium:chromium node:nodejs npm:npm
+(cd tests/console && npm ci --no-audit --no-fund --loglevel=error)
 export TEST_PG_URL="$PG_SUPERUSER_URL"
 export TEST_REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
 if [ "${CI:-}" = true ] && [ -z "${CARGO_TARGET_DIR:-}" ]; then

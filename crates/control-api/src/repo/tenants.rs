@@ -4,7 +4,7 @@
 
 use crate::entity::tenants::{self, Entity as Tenants};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait,
     FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Statement,
 };
 use tenancy_core::domain::{Plan, TenantStatus};
@@ -41,17 +41,42 @@ pub(crate) async fn lock(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<T
     .await
 }
 
-/// One page of tenants, newest first, and the total matching.
+/// `text` as a case-insensitive substring pattern: its own `%`, `_` and `\` match
+/// literally, escaped with PostgreSQL's default LIKE escape, the backslash (sea-query's
+/// explicit `ESCAPE` clause does not render with a bound pattern).
+fn contains_pattern(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+/// One page of tenants, newest first, and the total matching; `search` is a substring
+/// of the slug or the name, in any case.
 #[tracing::instrument(skip_all)]
 pub(crate) async fn list(
     db: &DatabaseConnection,
     status: Option<TenantStatus>,
+    search: Option<&str>,
     page: u64,
     per_page: u64,
 ) -> Result<(Vec<Tenant>, u64), DbErr> {
     let mut query = Tenants::find().filter(tenants::Column::PurgedAt.is_null());
     if let Some(status) = status {
         query = query.filter(tenants::Column::Status.eq(status));
+    }
+    if let Some(search) = search {
+        query = query.filter(
+            Condition::any()
+                .add(tenants::Column::Slug.ilike(contains_pattern(search)))
+                .add(tenants::Column::Name.ilike(contains_pattern(search))),
+        );
     }
     let total = query.clone().count(db).await?;
     let items = query

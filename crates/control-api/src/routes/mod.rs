@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod console;
 pub mod health;
 pub mod metrics;
 pub mod openapi;
@@ -17,6 +18,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(health::ready)
         .service(metrics::metrics)
         .service(openapi::spec)
+        .service(console::index)
+        .service(console::asset)
         .service(auth::login::login)
         .service(tenants::create::create)
         .service(tenants::list::list)

@@ -33,9 +33,18 @@ use utoipa::OpenApi;
 )]
 pub struct ApiDoc;
 
-/// The methods each served path takes, for the 405 check.
+/// The methods each served path takes, for the 405 check: the document's, itself, and the
+/// console's page and files (HTML and assets for a browser, not API operations, so they
+/// are left out of the document).
 pub(crate) fn known_routes() -> KnownRoutes {
-    KnownRoutes::from_openapi(&ApiDoc::openapi(), &[("/openapi.json", Method::GET)])
+    KnownRoutes::from_openapi(
+        &ApiDoc::openapi(),
+        &[
+            ("/openapi.json", Method::GET),
+            ("/console", Method::GET),
+            ("/console/{asset}", Method::GET),
+        ],
+    )
 }
 
 /// The OpenAPI 3 document.

@@ -6,6 +6,7 @@
 mod audit;
 mod auth;
 mod backups;
+mod console;
 mod crashes;
 mod features;
 mod fencing;

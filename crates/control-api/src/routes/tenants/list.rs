@@ -1,4 +1,4 @@
-//! `GET /v1/tenants?status=&page=&per_page=`; paging is the shared `PageQuery`.
+//! `GET /v1/tenants?status=&q=&page=&per_page=`; paging is the shared `PageQuery`.
 
 use crate::auth::SuperAdmin;
 use crate::repo::tenants;
@@ -8,6 +8,7 @@ use actix_web::{HttpResponse, get, web};
 use serde::Deserialize;
 use tenancy_core::ApiError;
 use tenancy_core::domain::TenantStatus;
+use tenancy_core::domain::text::{self, MAX_NAME_CHARS};
 use tenancy_core::http::page::{Page, PageQuery};
 use utoipa::IntoParams;
 
@@ -16,6 +17,23 @@ pub struct ListQuery {
     /// Only tenants with this status.
     #[param(value_type = Option<TenantStatus>)]
     pub status: Option<String>,
+    /// Only tenants whose slug or name contains this text (any case; at most 200 characters).
+    #[param(max_length = 200)]
+    pub q: Option<String>,
+}
+
+/// The search text, trimmed; empty means no search.
+fn search(raw: Option<&str>) -> Result<Option<&str>, ApiError> {
+    let q = raw.map(str::trim).filter(|q| !q.is_empty());
+    if let Some(q) = q {
+        if q.chars().count() > MAX_NAME_CHARS {
+            return Err(ApiError::field("q", "must be at most 200 characters"));
+        }
+        if let Some(err) = text::unstorable("q", q) {
+            return Err(ApiError::validation(vec![err]));
+        }
+    }
+    Ok(q)
 }
 
 /// Lists tenants, newest first.
@@ -37,9 +55,11 @@ pub async fn list(
             )
         })?),
     };
+    let q = search(query.q.as_deref())?;
     let (rows, total) = tenants::list(
         &state.db,
         status,
+        q,
         paging.page.unsigned_abs(),
         paging.per_page.unsigned_abs(),
     )
