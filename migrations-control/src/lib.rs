@@ -1,4 +1,5 @@
-//! Schema of the control (registry) database: super-admins, tenants, provisioning jobs.
+//! Schema of the control (registry) database: super-admins, tenants, provisioning jobs,
+//! database servers.
 //!
 //! One migration per file; a shipped migration is never edited, only followed by another.
 
@@ -9,6 +10,7 @@ mod m20261123_000002_create_tenants;
 mod m20261123_000003_create_provisioning_jobs;
 mod m20261201_000004_add_generations;
 mod m20261205_000005_add_admin_token_version;
+mod m20261206_000008_create_db_servers;
 
 pub struct Migrator;
 
@@ -21,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000003_create_provisioning_jobs::Migration),
             Box::new(m20261201_000004_add_generations::Migration),
             Box::new(m20261205_000005_add_admin_token_version::Migration),
+            Box::new(m20261206_000008_create_db_servers::Migration),
         ]
     }
 }

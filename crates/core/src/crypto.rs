@@ -67,11 +67,22 @@ impl Keyring {
     }
 
     pub fn seal(&self, tenant_id: Uuid, secret: &SecretString) -> Sealed {
+        self.seal_for(tenant_id.as_bytes(), secret)
+    }
+
+    pub fn open(&self, tenant_id: Uuid, sealed: &Sealed) -> Result<SecretString, CryptoError> {
+        self.open_for(tenant_id.as_bytes(), sealed)
+    }
+
+    /// Seals a secret bound to `aad` (associated data): it opens only with the same `aad`.
+    /// Tenant credentials use the tenant id; other secrets a text of their own kind (such as
+    /// `db-server:<name>`), which can never equal a 16-byte tenant id.
+    pub fn seal_for(&self, aad: &[u8], secret: &SecretString) -> Sealed {
         let cipher = &self.ciphers[&self.current];
         let nonce = Nonce::generate();
         let payload = Payload {
             msg: secret.expose_secret().as_bytes(),
-            aad: tenant_id.as_bytes(),
+            aad,
         };
         // Encryption with a valid key and an in-memory buffer cannot fail.
         let ct = cipher
@@ -86,7 +97,8 @@ impl Keyring {
         }
     }
 
-    pub fn open(&self, tenant_id: Uuid, sealed: &Sealed) -> Result<SecretString, CryptoError> {
+    /// Opens what `seal_for` sealed with the same `aad`.
+    pub fn open_for(&self, aad: &[u8], sealed: &Sealed) -> Result<SecretString, CryptoError> {
         let cipher = self
             .ciphers
             .get(&sealed.key_version)
@@ -97,13 +109,7 @@ impl Keyring {
         let (nonce, ct) = sealed.bytes.split_at(NONCE_LEN);
         let nonce = Nonce::try_from(nonce).map_err(|_| CryptoError::Rejected)?;
         let plain = cipher
-            .decrypt(
-                &nonce,
-                Payload {
-                    msg: ct,
-                    aad: tenant_id.as_bytes(),
-                },
-            )
+            .decrypt(&nonce, Payload { msg: ct, aad })
             .map_err(|_| CryptoError::Rejected)?;
         String::from_utf8(plain)
             .map(SecretString::from)
@@ -139,6 +145,22 @@ mod tests {
         let sealed = ring.seal(Uuid::new_v4(), &SecretString::from("pw".to_string()));
         assert_eq!(
             ring.open(Uuid::new_v4(), &sealed).err(),
+            Some(CryptoError::Rejected)
+        );
+    }
+
+    #[test]
+    fn a_secret_sealed_for_one_purpose_does_not_open_for_another() {
+        let ring = ring();
+        let sealed = ring.seal_for(b"db-server:a", &SecretString::from("url".to_string()));
+        assert_eq!(
+            ring.open_for(b"db-server:a", &sealed)
+                .unwrap()
+                .expose_secret(),
+            "url"
+        );
+        assert_eq!(
+            ring.open_for(b"db-server:b", &sealed).err(),
             Some(CryptoError::Rejected)
         );
     }

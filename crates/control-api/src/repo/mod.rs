@@ -3,4 +3,5 @@
 
 pub mod admins;
 pub(crate) mod jobs;
+pub(crate) mod servers;
 pub(crate) mod tenants;

@@ -46,12 +46,16 @@ pub(crate) async fn lock(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<T
 pub(crate) async fn list(
     db: &DatabaseConnection,
     status: Option<TenantStatus>,
+    server: Option<&str>,
     page: u64,
     per_page: u64,
 ) -> Result<(Vec<Tenant>, u64), DbErr> {
     let mut query = Tenants::find().filter(tenants::Column::PurgedAt.is_null());
     if let Some(status) = status {
         query = query.filter(tenants::Column::Status.eq(status));
+    }
+    if let Some(server) = server {
+        query = query.filter(tenants::Column::Server.eq(server));
     }
     let total = query.clone().count(db).await?;
     let items = query

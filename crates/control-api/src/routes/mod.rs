@@ -4,6 +4,7 @@ pub mod auth;
 pub mod health;
 pub mod metrics;
 pub mod openapi;
+pub mod servers;
 pub mod tenants;
 pub mod views;
 
@@ -26,5 +27,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(tenants::lifecycle::provision)
         .service(tenants::delete::delete)
         .service(tenants::jobs::for_tenant)
-        .service(tenants::jobs::get);
+        .service(tenants::jobs::get)
+        .service(servers::read::list)
+        .service(servers::read::get)
+        .service(servers::create::create)
+        .service(servers::update::update);
 }

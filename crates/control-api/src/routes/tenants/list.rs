@@ -1,8 +1,9 @@
-//! `GET /v1/tenants?status=&page=&per_page=`; paging is the shared `PageQuery`.
+//! `GET /v1/tenants?status=&server=&page=&per_page=`; paging is the shared `PageQuery`.
 
 use crate::auth::SuperAdmin;
 use crate::repo::tenants;
 use crate::routes::views::TenantView;
+use crate::servers::ServerName;
 use crate::state::AppState;
 use actix_web::{HttpResponse, get, web};
 use serde::Deserialize;
@@ -16,6 +17,8 @@ pub struct ListQuery {
     /// Only tenants with this status.
     #[param(value_type = Option<TenantStatus>)]
     pub status: Option<String>,
+    /// Only tenants on this database server.
+    pub server: Option<String>,
 }
 
 /// Lists tenants, newest first.
@@ -37,9 +40,14 @@ pub async fn list(
             )
         })?),
     };
+    let server = match query.server.as_deref() {
+        None | Some("") => None,
+        Some(raw) => Some(ServerName::parse(raw).map_err(|rule| ApiError::field("server", rule))?),
+    };
     let (rows, total) = tenants::list(
         &state.db,
         status,
+        server.as_ref().map(ServerName::as_str),
         paging.page.unsigned_abs(),
         paging.per_page.unsigned_abs(),
     )
