@@ -85,13 +85,16 @@ pub(crate) async fn register_default(
     .context("registering the default database server")
 }
 
+/// Each server's provisioner by name, with the sealed admin URL it was built from.
+type ProvisionerCache = HashMap<String, (Vec<u8>, Provisioner)>;
+
 /// One provisioner per server, built on first use from its row and rebuilt when the row's
 /// sealed admin URL changes (a refresh at start-up, a re-registration).
 #[derive(Clone)]
 pub(crate) struct Servers {
     db: DatabaseConnection,
     settings: Arc<Settings>,
-    cache: Arc<Mutex<HashMap<String, (Vec<u8>, Provisioner)>>>,
+    cache: Arc<Mutex<ProvisionerCache>>,
 }
 
 impl Servers {
@@ -140,7 +143,7 @@ impl Servers {
         Ok(p)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Vec<u8>, Provisioner)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, ProvisionerCache> {
         self.cache.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
