@@ -1,4 +1,6 @@
 //! Schema of the control (registry) database: super-admins, tenants, provisioning jobs, backups.
+//! Schema of the control (registry) database: super-admins, tenants, provisioning jobs,
+//! database servers.
 //!
 //! One migration per file; a shipped migration is never edited, only followed by another.
 
@@ -11,6 +13,7 @@ mod m20261201_000004_add_generations;
 mod m20261205_000005_add_admin_token_version;
 mod m20261206_000006_create_audit_log;
 mod m20261206_000007_add_tenant_features;
+mod m20261206_000008_create_db_servers;
 mod m20261206_000009_create_backups;
 
 pub struct Migrator;
@@ -26,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000005_add_admin_token_version::Migration),
             Box::new(m20261206_000006_create_audit_log::Migration),
             Box::new(m20261206_000007_add_tenant_features::Migration),
+            Box::new(m20261206_000008_create_db_servers::Migration),
             Box::new(m20261206_000009_create_backups::Migration),
         ]
     }

@@ -10,6 +10,7 @@
 //! - `http`: the request builder (`api.as_user(&token).on(&slug).get(path)`), `assert_problem`.
 //! - `wait`: bounded polling.
 //! - `metrics`: the `/metrics` checks both suites make (families described, promtool).
+//! - `pg_server`: an extra PostgreSQL server of a test's own (initdb/pg_ctl, temporary, free port).
 //! - `env`: the shared PostgreSQL and Redis, one test's names, the env map both planes read.
 //! - `cleanup`: creating the control database and dropping everything a test made.
 //! - `store`: direct PostgreSQL and Redis access behind the services' backs.
@@ -25,6 +26,7 @@ mod env;
 mod http;
 mod logs;
 mod metrics;
+mod pg_server;
 mod platform;
 mod store;
 mod tenants;
@@ -35,6 +37,7 @@ pub use env::{Env, TestNames, pg_admin_url, redis_url, test_env, with_database};
 pub use http::{Api, Request, assert_field_refused, assert_problem};
 pub use logs::LogCapture;
 pub use metrics::assert_families_described;
+pub use pg_server::PgServer;
 pub use platform::{
     Builder, Platform, ROOT_EMAIL, ROOT_PASSWORD, control_plane, platform, spawn_control,
     spawn_platform,

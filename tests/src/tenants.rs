@@ -49,11 +49,64 @@ impl Platform {
     }
 
     async fn create_tenant_on(&self, slug: &str, plan: &str, admin_password: &str) -> Response {
-        let body = json!({
+        self.create_tenant_placed(slug, plan, admin_password, None)
+            .await
+    }
+
+    /// `create_tenant` on the database server named `server` (`None`: placed by the platform).
+    pub async fn create_tenant_placed(
+        &self,
+        slug: &str,
+        plan: &str,
+        admin_password: &str,
+        server: Option<&str>,
+    ) -> Response {
+        let mut body = json!({
             "slug": slug, "name": format!("Tenant {slug}"), "plan": plan,
             "admin_email": format!("owner@{slug}.test"), "admin_password": admin_password,
         });
+        if let Some(server) = server {
+            body["server"] = json!(server);
+        }
         self.root().post("/v1/tenants").json(&body).send().await
+    }
+
+    /// Registers `server` as database server `name` through `POST /v1/servers`; the answer.
+    pub async fn add_server(&self, name: &str, server: &crate::PgServer, capacity: i64) -> Value {
+        self.add_server_with_url(name, server, &server.admin_url(), capacity)
+            .await
+    }
+
+    /// `add_server` with the admin URL given (a test may put a password in it).
+    pub async fn add_server_with_url(
+        &self,
+        name: &str,
+        server: &crate::PgServer,
+        admin_url: &str,
+        capacity: i64,
+    ) -> Value {
+        let body = json!({
+            "name": name, "host": "127.0.0.1", "port": server.port(),
+            "admin_url": admin_url, "capacity": capacity,
+        });
+        let res = self.root().post("/v1/servers").json(&body).send().await;
+        let status = res.status();
+        let created: Value = res.json().await.unwrap_or(Value::Null);
+        assert_eq!(status, 201, "{created}");
+        created
+    }
+
+    /// An active tenant `{name}-{suffix}` on plan `pro` on database server `server`, its
+    /// admin logged in on the app plane.
+    pub async fn tenant_on_server(&self, name: &str, server: &str) -> TestTenant {
+        let slug = self.slug(name);
+        let res = self
+            .create_tenant_placed(&slug, "pro", TENANT_ADMIN_PASSWORD, Some(server))
+            .await;
+        let status = res.status();
+        assert_eq!(status, 202, "{}", res.text().await.unwrap_or_default());
+        self.wait_for_status(&slug, "active").await;
+        self.logged_in(slug).await
     }
 
     /// Polls the tenant until its status is `want`; its registry entry.
@@ -109,7 +162,13 @@ impl Platform {
 
     pub async fn tenant_on_plan(&self, name: &str, plan: &str) -> TestTenant {
         let slug = self.slug(name);
-        let tenant = self.active_tenant_on(&slug, plan).await;
+        self.active_tenant_on(&slug, plan).await;
+        self.logged_in(slug).await
+    }
+
+    /// The active tenant `slug` with its first admin logged in on the app plane.
+    async fn logged_in(&self, slug: String) -> TestTenant {
+        let tenant = self.root().get(&format!("/v1/tenants/{slug}")).read().await;
         let api = self.app().on(&slug);
         let admin_token = api
             .login(&format!("owner@{slug}.test"), TENANT_ADMIN_PASSWORD)

@@ -7,7 +7,7 @@
 use actix_web::test::TestRequest;
 use app_api::settings::{PoolLimits, StatementMode};
 use app_api::tenancy::resolve::requested_slug;
-use app_api::tenancy::{Directory, PoolFactory, TenantProfile, TenantRecord};
+use app_api::tenancy::{DbServer, Directory, PoolFactory, TenantProfile, TenantRecord};
 use criterion::{Criterion, criterion_group, criterion_main};
 use secrecy::{SecretBox, SecretString};
 use std::hint::black_box;
@@ -46,6 +46,11 @@ fn record(keyring: &Keyring) -> TenantRecord {
         "tenant_acme_support".into(),
         "tenant_acme_support".into(),
         sealed,
+        DbServer {
+            name: "default".into(),
+            host: "127.0.0.1".into(),
+            port: 1,
+        },
     )
 }
 
@@ -103,13 +108,7 @@ fn pool_factory_hit(c: &mut Criterion) {
     let record = record(&keyring);
     let pools = rt.block_on(async {
         // Built inside the runtime; building a pool opens no connection.
-        let pools = PoolFactory::new(
-            limits,
-            keyring,
-            "127.0.0.1".into(),
-            1,
-            StatementMode::Prepared,
-        );
+        let pools = PoolFactory::new(limits, keyring, StatementMode::Prepared);
         pools.warm(&record).await.unwrap();
         pools
     });

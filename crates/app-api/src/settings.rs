@@ -14,7 +14,7 @@ use tenancy_core::forwarded::TrustedProxies;
 pub struct PoolLimits {
     /// Connections one tenant's pool may hold (its plan may allow fewer).
     pub max_per_tenant: usize,
-    /// Connections across all pools.
+    /// Connections across all pools to one database server.
     pub max_total: usize,
     /// Pools kept at once.
     pub max_tenants: u64,
@@ -54,8 +54,6 @@ pub struct Settings {
     pub token_ttl_secs: u64,
     /// Base domain: `acme.<app_domain>` names tenant `acme`.
     pub app_domain: Option<String>,
-    pub tenant_db_host: String,
-    pub tenant_db_port: u16,
     pub tenant_db_statements: StatementMode,
     pub pools: PoolLimits,
     /// How long a tenant record is trusted without hearing from the control plane.
@@ -103,8 +101,6 @@ impl Settings {
             jwt_secret: keys.jwt_secret,
             token_ttl_secs: config::optional(env, "APP_TOKEN_TTL_SECS", 3600)?,
             app_domain,
-            tenant_db_host: config::optional(env, "TENANT_DB_HOST", "127.0.0.1".to_string())?,
-            tenant_db_port: config::optional(env, "TENANT_DB_PORT", 5432)?,
             tenant_db_statements: config::optional(
                 env,
                 "TENANT_DB_STATEMENTS",

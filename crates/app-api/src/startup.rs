@@ -73,8 +73,6 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     let pools = PoolFactory::new(
         settings.pools.clone(),
         keyring,
-        settings.tenant_db_host.clone(),
-        settings.tenant_db_port,
         settings.tenant_db_statements,
     );
     let jwt = JwtKeys::new(&settings.jwt_secret, APP_AUDIENCE, settings.token_ttl_secs);

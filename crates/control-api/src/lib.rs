@@ -12,6 +12,7 @@
 //! - `registry`: every tenant operation (transaction, job record, queue message, event).
 //! - `repo`: SQL against the control database (tenants, jobs, admins).
 //! - `routes`: the handlers and response views.
+//! - `servers`: database servers: names, placement, the `default` server, per-server provisioners.
 //! - `settings`: the plane's settings, read once from the environment and validated.
 //! - `startup`: builds the plane (connections, migrations, HTTP server, worker).
 //! - `state`: what every handler and job shares.
@@ -29,6 +30,7 @@ pub(crate) mod queue;
 pub(crate) mod registry;
 pub mod repo;
 pub mod routes;
+pub(crate) mod servers;
 pub mod settings;
 pub mod startup;
 pub mod state;

@@ -29,6 +29,8 @@ pub(crate) struct NewTenant {
     pub plan: Plan,
     pub admin_email: Email,
     pub admin_password_hash: String,
+    /// The server the request named; `None`: the one with the most room.
+    pub server: Option<crate::servers::ServerName>,
 }
 
 /// Registers a tenant as `provisioning` and queues its provisioning job.
@@ -45,6 +47,7 @@ pub(crate) async fn register(
     );
     let now = chrono::Utc::now().fixed_offset();
     let txn = state.db.begin().await?;
+    let server = crate::servers::place(&txn, new.server.as_ref()).await?;
     let tenant = entity::ActiveModel {
         id: Set(id),
         slug: Set(new.slug.to_string()),
@@ -52,6 +55,7 @@ pub(crate) async fn register(
         plan: Set(new.plan),
         status: Set(TenantStatus::Provisioning),
         generation: Set(1),
+        server: Set(server),
         db_name: Set(db_name.clone()),
         db_role: Set(db_name),
         db_password_sealed: Set(None),

@@ -1,6 +1,6 @@
 //! The control plane's settings, read once from the environment and validated at start-up.
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -14,6 +14,10 @@ pub struct Settings {
     pub addr: SocketAddr,
     pub control_database_url: SecretString,
     pub tenant_db_admin_url: SecretString,
+    /// Where apps reach the `default` server (`TENANT_DB_HOST`/`TENANT_DB_PORT`; by
+    /// default the admin URL's host and port).
+    pub tenant_db_host: String,
+    pub tenant_db_port: u16,
     pub redis_url: SecretString,
     /// Prefix of every Redis key and channel this deployment uses.
     pub redis_prefix: String,
@@ -81,15 +85,33 @@ impl Settings {
                 reason: "must be a role name of [a-z0-9_]".into(),
             });
         }
+        let control_database_url = control_database_url(env)?;
+        let tenant_db_admin_url: SecretString =
+            config::required(env, "TENANT_DB_ADMIN_URL").map(SecretString::from)?;
+        let admin = url::Url::parse(tenant_db_admin_url.expose_secret()).ok();
+        let tenant_db_host = config::optional(
+            env,
+            "TENANT_DB_HOST",
+            admin
+                .as_ref()
+                .and_then(|u| u.host_str().map(str::to_string))
+                .unwrap_or_else(|| "127.0.0.1".to_string()),
+        )?;
+        let tenant_db_port = config::optional(
+            env,
+            "TENANT_DB_PORT",
+            admin.as_ref().and_then(url::Url::port).unwrap_or(5432),
+        )?;
         Ok(Self {
             addr: config::optional(
                 env,
                 "CONTROL_API_ADDR",
                 SocketAddr::from(([127, 0, 0, 1], 3001)),
             )?,
-            control_database_url: control_database_url(env)?,
-            tenant_db_admin_url: config::required(env, "TENANT_DB_ADMIN_URL")
-                .map(SecretString::from)?,
+            control_database_url,
+            tenant_db_admin_url,
+            tenant_db_host,
+            tenant_db_port,
             redis_url: config::required(env, "REDIS_URL").map(SecretString::from)?,
             redis_prefix: config::optional(env, "REDIS_PREFIX", "tenancy".to_string())?,
             tenant_db_prefix,

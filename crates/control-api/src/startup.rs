@@ -3,7 +3,6 @@
 
 use crate::hooks::Hooks;
 use crate::jobs;
-use crate::provisioner::Provisioner;
 use crate::queue::{ImmediateStart, Queue};
 use crate::routes;
 use crate::settings::Settings;
@@ -145,12 +144,14 @@ async fn build_state_with_hooks(settings: Settings, hooks: Hooks) -> anyhow::Res
     revoke_public_connect(&db).await;
     migrate(&db).await?;
     let redis = connect_redis(&settings.redis_url).await?;
-    let provisioner = Provisioner::connect(
-        settings.tenant_db_admin_url.clone(),
-        &settings.tenant_db_prefix,
+    crate::servers::register_default(
+        &db,
+        &settings.keyring,
+        &settings.tenant_db_admin_url,
+        &settings.tenant_db_host,
+        settings.tenant_db_port,
     )
-    .await?
-    .with_pooler_auth_role(settings.tenant_db_pooler_auth_role.clone());
+    .await?;
     let jwt = JwtKeys::new(
         &settings.jwt_secret,
         CONTROL_AUDIENCE,
@@ -161,17 +162,18 @@ async fn build_state_with_hooks(settings: Settings, hooks: Hooks) -> anyhow::Res
     // One lock per running job: the worker's and the immediate starts' slots, plus one.
     let lock_slots = (settings.worker_concurrency * 2 + 1) as u32;
     let locks = control_pool(&settings.control_database_url, 0, lock_slots).await?;
+    let settings = Arc::new(settings);
     Ok(AppState {
+        servers: crate::servers::Servers::new(db.clone(), settings.clone()),
         db,
         redis,
         queue,
         immediate,
-        provisioner,
         locks,
         worker: Default::default(),
         hooks,
         jwt,
-        settings: Arc::new(settings),
+        settings,
     })
 }
 

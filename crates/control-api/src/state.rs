@@ -1,8 +1,8 @@
 //! What every handler and job shares.
 
 use crate::hooks::Hooks;
-use crate::provisioner::Provisioner;
 use crate::queue::{ImmediateStart, Queue, WorkerHealth};
+use crate::servers::Servers;
 use crate::settings::Settings;
 use redis::aio::ConnectionManager;
 use sea_orm::DatabaseConnection;
@@ -16,7 +16,8 @@ pub struct AppState {
     pub(crate) redis: ConnectionManager,
     pub(crate) queue: Queue,
     pub(crate) immediate: ImmediateStart,
-    pub(crate) provisioner: Provisioner,
+    /// The database servers' provisioners (one admin pool per server).
+    pub(crate) servers: Servers,
     /// A small pool only for the tenants' job locks (each held for a whole job run), so
     /// running jobs never starve handlers of control-database connections.
     pub(crate) locks: DatabaseConnection,

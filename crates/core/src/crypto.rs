@@ -77,6 +77,21 @@ impl Keyring {
             .map_err(|_| CryptoError::Rejected)
     }
 
+    /// Seals a text secret bound to `aad` (associated data): it opens only with the same
+    /// `aad`. Tenant credentials use the tenant id; other secrets a text of their own kind
+    /// (such as `db-server:<name>`), which can never equal a 16-byte tenant id.
+    pub fn seal_for(&self, aad: &[u8], secret: &SecretString) -> Sealed {
+        self.seal_bytes(aad, secret.expose_secret().as_bytes())
+    }
+
+    /// Opens what [`Keyring::seal_for`] sealed with the same `aad`.
+    pub fn open_for(&self, aad: &[u8], sealed: &Sealed) -> Result<SecretString, CryptoError> {
+        let plain = self.open_bytes(aad, sealed)?;
+        String::from_utf8(plain.expose_secret().clone())
+            .map(SecretString::from)
+            .map_err(|_| CryptoError::Rejected)
+    }
+
     /// Seals any secret bytes bound to `aad`, for values that are not a tenant's credential
     /// (each kind names its own associated data, e.g. `backup:<id>` for a backup's data
     /// key, so a value copied into another kind's column fails to open).
@@ -168,6 +183,22 @@ mod tests {
                 .is_err()
         );
         assert_eq!(ring.open(id, &sealed).err(), Some(CryptoError::Rejected));
+    }
+
+    #[test]
+    fn a_secret_sealed_for_one_purpose_does_not_open_for_another() {
+        let ring = ring();
+        let sealed = ring.seal_for(b"db-server:a", &SecretString::from("url".to_string()));
+        assert_eq!(
+            ring.open_for(b"db-server:a", &sealed)
+                .unwrap()
+                .expose_secret(),
+            "url"
+        );
+        assert_eq!(
+            ring.open_for(b"db-server:b", &sealed).err(),
+            Some(CryptoError::Rejected)
+        );
     }
 
     #[test]

@@ -26,8 +26,18 @@ pub struct TenantRecord {
     pub db_name: String,
     pub db_role: String,
     pub sealed: Sealed,
-    /// Changes when credentials or plan change (the pool must then be rebuilt).
+    /// The database server the tenant's database lives on, and where apps reach it.
+    pub server: DbServer,
+    /// Changes when credentials, plan or server change (the pool must then be rebuilt).
     pub fingerprint: u64,
+}
+
+/// A database server as the app plane needs it: its name and the address apps connect to.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct DbServer {
+    pub name: String,
+    pub host: String,
+    pub port: u16,
 }
 
 impl std::fmt::Debug for TenantRecord {
@@ -47,6 +57,8 @@ pub struct TenantProfile {
 }
 
 impl TenantRecord {
+    // One argument per column read: a struct literal here would bypass the fingerprint.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         id: Uuid,
         slug: String,
@@ -55,12 +67,14 @@ impl TenantRecord {
         db_name: String,
         db_role: String,
         sealed: Sealed,
+        server: DbServer,
     ) -> Self {
         let mut h = std::collections::hash_map::DefaultHasher::new();
         sealed.bytes.hash(&mut h);
         sealed.key_version.hash(&mut h);
         // Not the name or the features: neither changes how the pool is built.
         profile.plan.as_str().hash(&mut h);
+        server.hash(&mut h);
         Self {
             id,
             slug,
@@ -71,12 +85,22 @@ impl TenantRecord {
             db_name,
             db_role,
             sealed,
+            server,
             fingerprint: h.finish(),
         }
     }
 }
 
 type Entry = Option<Arc<TenantRecord>>;
+
+fn server_of(row: &tokio_postgres::Row) -> Result<DbServer, ApiError> {
+    let port: i32 = row.get("port");
+    Ok(DbServer {
+        name: row.get("server_name"),
+        host: row.get("host"),
+        port: u16::try_from(port).map_err(ApiError::internal)?,
+    })
+}
 
 struct Ttl {
     known: Duration,
@@ -100,9 +124,14 @@ pub struct Directory {
     cache: Cache<String, Entry>,
 }
 
-const LOOKUP: &str = "SELECT id, slug, name, plan, features, status, db_name, db_role,
-                             db_password_sealed, db_key_version
-                      FROM tenants WHERE slug = $1 AND purged_at IS NULL";
+const LOOKUP: &str = "SELECT t.id, t.slug, t.name, t.plan, t.features, t.status, t.db_name, t.db_role,
+                             t.db_password_sealed, t.db_key_version,
+                             s.name AS server_name, s.host, s.port
+                      FROM tenants t JOIN db_servers s ON s.name = t.server
+                      WHERE t.slug = $1 AND t.purged_at IS NULL";
+
+/// Every database server's name and address (readiness).
+const SERVERS: &str = "SELECT name AS server_name, host, port FROM db_servers ORDER BY name";
 
 impl Directory {
     pub fn new(control: deadpool_postgres::Pool, ttl: Duration, negative_ttl: Duration) -> Self {
@@ -159,6 +188,7 @@ impl Directory {
             plan: Plan::parse(&plan).map_err(ApiError::internal)?,
             overrides: FeatureOverrides::from_stored(&row.get::<_, serde_json::Value>("features")),
         };
+        let server = server_of(&row)?;
         Ok(Some(Arc::new(TenantRecord::new(
             row.get("id"),
             row.get("slug"),
@@ -167,7 +197,22 @@ impl Directory {
             row.get("db_name"),
             row.get("db_role"),
             sealed,
+            server,
         ))))
+    }
+
+    /// Every registered database server (readiness lists each).
+    pub async fn servers(&self) -> Result<Vec<DbServer>, ApiError> {
+        let client = self
+            .control
+            .get()
+            .await
+            .map_err(|e| ApiError::unavailable("the control database", e))?;
+        let rows = client
+            .query(SERVERS, &[])
+            .await
+            .map_err(|e| ApiError::unavailable("the control database", e))?;
+        rows.iter().map(server_of).collect()
     }
 
     /// Puts a record in the cache as if it had been read (for the criterion benchmarks).

@@ -8,7 +8,7 @@ mod pool;
 pub mod rate_limit;
 pub mod resolve;
 
-pub use directory::{Directory, TenantProfile, TenantRecord};
+pub use directory::{DbServer, Directory, TenantProfile, TenantRecord};
 pub use pool::PoolFactory;
 pub(crate) use pool::{Param, TenantConn};
 pub use resolve::{ResolvedTenant, Tenant};

@@ -19,6 +19,7 @@ mod rate_limit;
 mod reader_role;
 mod resolution;
 mod revocation;
+mod servers;
 mod stored_values;
 mod text_fields;
 mod tickets;

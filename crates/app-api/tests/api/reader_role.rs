@@ -34,6 +34,10 @@ async fn app_api_serves_tenants_with_a_read_only_registry_role() {
         .execute("UPDATE tenants SET name = name", &[])
         .await;
     assert!(write.is_err(), "the reader role wrote to the registry");
+    let sealed = as_reader
+        .query("SELECT admin_url_sealed FROM db_servers", &[])
+        .await;
+    assert!(sealed.is_err(), "the reader role reads sealed admin URLs");
 
     let mut env = p.env.clone();
     env.insert("CONTROL_DATABASE_URL".into(), url.to_string());

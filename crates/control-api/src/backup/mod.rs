@@ -62,11 +62,9 @@ pub(crate) fn tenant_password(state: &AppState, tenant: &Tenant) -> anyhow::Resu
         .context("decrypting the tenant's database password")
 }
 
-/// The database server holding the tenant's database. Today every tenant is on the one
-/// server of `TENANT_DB_ADMIN_URL`; this is the one place that changes when tenants record
-/// their server.
-pub(crate) fn server_of<'a>(state: &'a AppState, _tenant: &Tenant) -> &'a Provisioner {
-    &state.provisioner
+/// The provisioner of the database server holding the tenant's database.
+pub(crate) async fn server_of(state: &AppState, tenant: &Tenant) -> anyhow::Result<Provisioner> {
+    state.servers.provisioner(&tenant.server).await
 }
 
 fn path_of(state: &AppState, backup_id: Uuid) -> PathBuf {
@@ -125,7 +123,7 @@ pub(crate) async fn dump(
     backup_id: Uuid,
     key: &SecretBox<[u8; 32]>,
 ) -> anyhow::Result<stream::Written> {
-    let server = server_of(state, tenant);
+    let server = &server_of(state, tenant).await?;
     let tools = tools_for(state, server).await?;
     let dir = &state.settings.backup_dir;
     tokio::fs::create_dir_all(dir)
@@ -252,7 +250,7 @@ pub(crate) async fn load(
     key: &SecretBox<[u8; 32]>,
     target: &str,
 ) -> anyhow::Result<()> {
-    let server = server_of(state, tenant);
+    let server = &server_of(state, tenant).await?;
     let tools = tools_for(state, server).await?;
     let env = server.libpq_env(target, &tenant.db_role, password)?;
     let file = tokio::fs::File::open(path_of(state, backup.id))

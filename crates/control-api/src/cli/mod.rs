@@ -1,8 +1,9 @@
 //! The command line: `control-api [serve]`, `worker`, `migrate`, `tenants migrate`,
-//! `tenants backup`, `tenants restore`, `admin create`, `audit`.
+//! `tenants backup`, `tenants restore`, `servers add|list|drain`, `admin create`, `audit`.
 
 mod admin;
 mod audit;
+mod servers;
 mod tenants_backup;
 mod tenants_migrate;
 
@@ -41,6 +42,11 @@ pub enum Command {
         #[command(subcommand)]
         command: TenantsCommand,
     },
+    /// Database servers tenants are placed on.
+    Servers {
+        #[command(subcommand)]
+        command: ServersCommand,
+    },
     /// Super-admin accounts.
     Admin {
         #[command(subcommand)]
@@ -71,9 +77,12 @@ pub enum TenantsCommand {
     /// Apply pending tenant-schema migrations to every live tenant database; resumable
     /// (each database records what it has applied) and reported per tenant.
     Migrate {
-        /// How many tenant databases to migrate at once.
+        /// How many tenant databases to migrate at once on each database server.
         #[arg(long, default_value_t = 4)]
         concurrency: usize,
+        /// Only the tenants on this database server.
+        #[arg(long)]
+        server: Option<String>,
     },
     /// Write an encrypted backup of the tenant's database to BACKUP_DIR; waits for it.
     Backup {
@@ -89,6 +98,32 @@ pub enum TenantsCommand {
         #[arg(long)]
         backup: String,
     },
+}
+
+#[derive(Subcommand)]
+pub enum ServersCommand {
+    /// Register a database server new tenants may be placed on.
+    Add {
+        /// Its name (lowercase letters, digits, single hyphens; starts with a letter).
+        name: String,
+        /// The host apps connect to for its tenant databases (PostgreSQL or pgbouncer).
+        #[arg(long)]
+        host: String,
+        /// The port apps connect to.
+        #[arg(long)]
+        port: u16,
+        /// Read the admin URL (a role with CREATEDB and CREATEROLE) from standard input
+        /// (required: it holds a password, which never goes on the command line).
+        #[arg(long, required = true)]
+        admin_url_stdin: bool,
+        /// How many tenants it may hold.
+        #[arg(long, default_value_t = crate::servers::DEFAULT_CAPACITY)]
+        capacity: i32,
+    },
+    /// List the database servers with their state, capacity and tenant count.
+    List,
+    /// Stop placing new tenants on a server (its tenants stay where they are).
+    Drain { name: String },
 }
 
 #[derive(Subcommand)]
@@ -131,14 +166,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Tenants {
-            command: TenantsCommand::Migrate { concurrency },
-        } => tenants_migrate::run(concurrency).await,
+            command:
+                TenantsCommand::Migrate {
+                    concurrency,
+                    server,
+                },
+        } => tenants_migrate::run(concurrency, server).await,
         Command::Tenants {
             command: TenantsCommand::Backup { slug },
         } => tenants_backup::backup(&slug).await,
         Command::Tenants {
             command: TenantsCommand::Restore { slug, backup },
         } => tenants_backup::restore(&slug, &backup).await,
+        Command::Servers { command } => servers::run(command).await,
         Command::Admin {
             command:
                 AdminCommand::Create {

@@ -15,6 +15,8 @@ pub struct Model {
     pub status: TenantStatus,
     /// Counts status changes; a job works for one generation (see `jobs`).
     pub generation: i32,
+    /// The database server the tenant's database lives on (`db_servers.name`).
+    pub server: String,
     pub db_name: String,
     pub db_role: String,
     pub db_password_sealed: Option<Vec<u8>>,

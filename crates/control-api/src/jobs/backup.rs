@@ -22,6 +22,7 @@ pub(super) async fn run(fence: &Fence<'_>, tenant: &Tenant) -> anyhow::Result<Te
         .context("a backup job names no backup")?;
     let password = backup::tenant_password(state, &tenant)?;
     let schema_version = backup::server_of(state, &tenant)
+        .await?
         .last_migration(&tenant.db_name, &tenant.db_role, &password)
         .await?
         .context("the tenant database has no migration history")?;

@@ -42,7 +42,8 @@ async fn credentials(state: &AppState, tenant: &Tenant) -> anyhow::Result<Secret
 /// Runs every step; returns the tenant once it is `active`.
 #[tracing::instrument(skip_all, fields(tenant.slug = %tenant.slug, job.id = %fence.job.id, job.attempt = fence.job.attempts))]
 pub(super) async fn run(fence: &Fence<'_>, tenant: &Tenant) -> anyhow::Result<Tenant> {
-    let (state, p) = (fence.state, &fence.state.provisioner);
+    let state = fence.state;
+    let p = &state.servers.provisioner(&tenant.server).await?;
     let tenant = fence.step(Step::Credentials).await?;
     let password = credentials(state, &tenant).await?;
 

@@ -12,7 +12,9 @@ pub(super) async fn run(fence: &Fence<'_>, tenant: &Tenant) -> anyhow::Result<Te
     let tenant = fence.step(Step::DropDatabase).await?;
     fence
         .state
-        .provisioner
+        .servers
+        .provisioner(&tenant.server)
+        .await?
         .drop_database_and_role(tenant.id, &tenant.db_name, &tenant.db_role)
         .await?;
     let txn = fence.state.db.begin().await?;

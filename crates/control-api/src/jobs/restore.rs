@@ -28,7 +28,7 @@ fn target_name(tenant: &Tenant, job_id: uuid::Uuid) -> String {
 pub(super) async fn run(fence: &Fence<'_>, tenant: &Tenant) -> anyhow::Result<Tenant> {
     let state = fence.state;
     let tenant = fence.step(Step::VerifyBackup).await?;
-    let server = backup::server_of(state, &tenant);
+    let server = &backup::server_of(state, &tenant).await?;
     let target = target_name(&tenant, fence.job.id);
     let restored = async {
         let backup_id = fence

@@ -180,7 +180,8 @@ async fn attempt(state: &AppState, job: &Job) -> anyhow::Result<Tenant> {
     let tenant = fence.tenant().await?;
     // Bounded well inside the lease: the pool would keep retrying a refused connection.
     let patience = (state.settings.job_lease / 3).min(Duration::from_secs(5));
-    match tokio::time::timeout(patience, state.provisioner.ping()).await {
+    let provisioner = state.servers.provisioner(&tenant.server).await?;
+    match tokio::time::timeout(patience, provisioner.ping()).await {
         Ok(Ok(())) => {}
         Ok(Err(e)) => return Err(anyhow::Error::new(e).context(TenantServerDown)),
         Err(_) => return Err(TenantServerDown.into()),

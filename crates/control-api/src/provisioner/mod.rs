@@ -26,7 +26,7 @@ mod restore;
 mod template;
 pub(crate) use credentials::generate_password;
 use credentials::{ident, password_verifier};
-pub(crate) use template::{DEFAULT_SERVER, TemplateNames, schema_version};
+pub(crate) use template::{TemplateNames, schema_version};
 
 /// How a tenant database is copied from its template. Measured on PostgreSQL 15 (see
 /// docs/BENCHMARKS.md): for a template of a few hundred kilobytes FILE_COPY (a checkpoint
@@ -38,7 +38,8 @@ const CREATE_STRATEGY: &str = "WAL_LOG";
 /// rebuild of another version, or by an operator): rebuild it and try again.
 const INVALID_CATALOG_NAME: &str = "3D000";
 
-/// Runs provisioning DDL through the `TENANT_DB_ADMIN_URL` role.
+/// Runs provisioning DDL on one database server through its admin role (for `default`,
+/// `TENANT_DB_ADMIN_URL`; see `crate::servers`).
 #[derive(Clone)]
 pub(crate) struct Provisioner {
     admin: DatabaseConnection,
@@ -91,16 +92,20 @@ fn sql(sql: &str, values: Vec<sea_orm::Value>) -> Statement {
 }
 
 impl Provisioner {
-    /// `prefix` is `TENANT_DB_PREFIX`: the template's names carry it.
-    pub(crate) async fn connect(admin_url: SecretString, prefix: &str) -> anyhow::Result<Self> {
+    /// `prefix` is `TENANT_DB_PREFIX`: the template's names carry it and the server's.
+    pub(crate) async fn connect(
+        admin_url: SecretString,
+        prefix: &str,
+        server: &str,
+    ) -> anyhow::Result<Self> {
         let admin = Database::connect(connect_options(&admin_url, 4))
             .await
-            .context("preparing the TENANT_DB_ADMIN_URL pool")?;
+            .context("preparing the database server's admin pool")?;
         Ok(Self {
             admin,
             admin_url,
             pooler_auth_role: None,
-            template: TemplateNames::new(prefix, DEFAULT_SERVER, &schema_version()),
+            template: TemplateNames::new(prefix, &server.replace('-', "_"), &schema_version()),
         })
     }
 

@@ -28,9 +28,6 @@ use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 use sea_orm_migration::MigratorTrait;
 use secrecy::SecretString;
 
-/// The database server templates are kept for; a name so a server registry can add more.
-pub(crate) const DEFAULT_SERVER: &str = "default";
-
 /// The tenant-schema version: a stable hash (FNV-1a) of the migration names, in order.
 /// Shipped migrations are never edited (only added), so the names identify the schema.
 pub(crate) fn schema_version() -> String {

@@ -5,4 +5,5 @@ pub mod admins;
 pub(crate) mod audit;
 pub(crate) mod backups;
 pub(crate) mod jobs;
+pub(crate) mod servers;
 pub(crate) mod tenants;

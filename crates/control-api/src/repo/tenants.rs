@@ -57,26 +57,38 @@ fn contains_pattern(text: &str) -> String {
     pattern
 }
 
-/// One page of tenants, newest first, and the total matching; `search` is a substring
-/// of the slug or the name, in any case.
+/// Which tenants a list keeps; `None` keeps all. Named fields, since `search` and `server`
+/// are both text and swapping them would still compile.
+#[derive(Default)]
+pub(crate) struct ListFilter<'a> {
+    pub status: Option<TenantStatus>,
+    /// A substring of the slug or the name, in any case.
+    pub search: Option<&'a str>,
+    /// The database server's name.
+    pub server: Option<&'a str>,
+}
+
+/// One page of tenants, newest first, and the total matching.
 #[tracing::instrument(skip_all)]
 pub(crate) async fn list(
     db: &DatabaseConnection,
-    status: Option<TenantStatus>,
-    search: Option<&str>,
+    filter: ListFilter<'_>,
     page: u64,
     per_page: u64,
 ) -> Result<(Vec<Tenant>, u64), DbErr> {
     let mut query = Tenants::find().filter(tenants::Column::PurgedAt.is_null());
-    if let Some(status) = status {
+    if let Some(status) = filter.status {
         query = query.filter(tenants::Column::Status.eq(status));
     }
-    if let Some(search) = search {
+    if let Some(search) = filter.search {
         query = query.filter(
             Condition::any()
                 .add(tenants::Column::Slug.ilike(contains_pattern(search)))
                 .add(tenants::Column::Name.ilike(contains_pattern(search))),
         );
+    }
+    if let Some(server) = filter.server {
+        query = query.filter(tenants::Column::Server.eq(server));
     }
     let total = query.clone().count(db).await?;
     let items = query

@@ -2,7 +2,7 @@
 //! scrape time, so every replica reports the same truth. The families are declared in
 //! `tenancy_core::observability::catalogue`.
 
-use crate::repo::{jobs, tenants};
+use crate::repo::{jobs, servers, tenants};
 use crate::state::AppState;
 use actix_web::{HttpResponse, get, web};
 use tenancy_core::domain::TenantStatus;
@@ -25,6 +25,15 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
             }
         }
         Err(e) => tracing::warn!(error = %e, "metrics: could not count tenants"),
+    }
+    match servers::list(&state.db).await {
+        Ok(rows) => {
+            for s in rows {
+                ::metrics::gauge!(catalogue::DB_SERVER_TENANTS, "server" => s.name)
+                    .set(s.tenants as f64);
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "metrics: could not count tenants per server"),
     }
     match jobs::queue_depth(&state.db).await {
         Ok(n) => ::metrics::gauge!(catalogue::PROVISIONING_QUEUE_DEPTH).set(n as f64),

@@ -6,6 +6,7 @@ pub mod console;
 pub mod health;
 pub mod metrics;
 pub mod openapi;
+pub mod servers;
 pub mod tenants;
 pub mod views;
 
@@ -34,5 +35,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(audit::list::list)
         .service(tenants::backups::create)
         .service(tenants::backups::list)
-        .service(tenants::backups::restore);
+        .service(tenants::backups::restore)
+        .service(servers::read::list)
+        .service(servers::read::get)
+        .service(servers::create::create)
+        .service(servers::update::update);
 }

@@ -25,6 +25,10 @@ use utoipa::OpenApi;
         super::tenants::backups::create,
         super::tenants::backups::list,
         super::tenants::backups::restore,
+        super::servers::read::list,
+        super::servers::read::get,
+        super::servers::create::create,
+        super::servers::update::update,
         tenancy_core::http::health::live,
         super::health::ready,
         super::metrics::metrics,
@@ -56,6 +60,7 @@ pub async fn spec() -> HttpResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::servers::name::MAX_SERVER_NAME_LEN;
     use tenancy_core::domain::text::MAX_NAME_CHARS;
     use tenancy_core::domain::{MAX_EMAIL_LEN, MAX_SLUG_LEN, MIN_SLUG_LEN, SLUG_PATTERN};
     use tenancy_core::password::{MAX_PASSWORD_LEN, MIN_PASSWORD_LEN};
@@ -88,6 +93,8 @@ mod tests {
                 Some(MAX_PASSWORD_LEN),
             ),
             ("LoginRequest", "password", None, Some(MAX_PASSWORD_LEN)),
+            ("CreateServer", "name", Some(1), Some(MAX_SERVER_NAME_LEN)),
+            ("CreateTenant", "server", Some(1), Some(MAX_SERVER_NAME_LEN)),
         ] {
             assert_eq!(len(schema, field, "minLength"), min, "{schema}.{field}");
             assert_eq!(len(schema, field, "maxLength"), max, "{schema}.{field}");

@@ -2,7 +2,9 @@
 
 use crate::repo::backups::{Backup, BackupState};
 use crate::repo::jobs::{Job, JobKind, JobState};
+use crate::repo::servers::DbServer;
 use crate::repo::tenants::Tenant;
+use crate::servers::ServerState;
 use chrono::{DateTime, FixedOffset};
 use serde::Serialize;
 use tenancy_core::domain::{FeatureOverrides, Features, Plan, TenantStatus};
@@ -17,6 +19,8 @@ pub struct TenantView {
     pub name: String,
     pub plan: Plan,
     pub status: TenantStatus,
+    /// The database server the tenant's database lives on.
+    pub server: String,
     pub db_name: String,
     /// Every feature of the catalogue, on or off: the plan's default unless overridden.
     pub features: Features,
@@ -38,6 +42,7 @@ impl From<&Tenant> for TenantView {
             name: t.name.clone(),
             plan: t.plan,
             status: t.status,
+            server: t.server.clone(),
             db_name: t.db_name.clone(),
             features: t.effective_features(),
             feature_overrides: t.feature_overrides(),
@@ -142,4 +147,44 @@ pub struct BackupWithJob {
     #[serde(flatten)]
     pub backup: BackupView,
     pub job: JobView,
+}
+
+/// A database server as clients see it: never its admin URL.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ServerView {
+    #[schema(example = "default")]
+    pub name: String,
+    /// Where apps connect for its tenant databases.
+    pub host: String,
+    pub port: i32,
+    pub state: ServerState,
+    /// How many tenants it may hold.
+    pub capacity: i32,
+    /// Live (not purged) tenants placed on it.
+    pub tenants: i64,
+    pub created_at: DateTime<FixedOffset>,
+    pub updated_at: DateTime<FixedOffset>,
+}
+
+impl TryFrom<&DbServer> for ServerView {
+    type Error = tenancy_core::ApiError;
+
+    fn try_from(s: &DbServer) -> Result<Self, Self::Error> {
+        Ok(Self {
+            name: s.name.clone(),
+            host: s.host.clone(),
+            port: s.port,
+            state: ServerState::parse(&s.state).map_err(tenancy_core::ApiError::internal)?,
+            capacity: s.capacity,
+            tenants: s.tenants,
+            created_at: s.created_at,
+            updated_at: s.updated_at,
+        })
+    }
+}
+
+/// Every database server.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ServerList {
+    pub items: Vec<ServerView>,
 }

@@ -22,6 +22,7 @@ mod recovery;
 mod redaction;
 mod revocation;
 mod secrets;
+mod servers;
 mod sigkill;
 mod startup;
 mod template;

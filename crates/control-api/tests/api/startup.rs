@@ -80,6 +80,9 @@ fn every_subcommand_explains_itself() {
         vec!["worker", "--help"],
         vec!["migrate", "--help"],
         vec!["tenants", "migrate", "--help"],
+        vec!["servers", "add", "--help"],
+        vec!["servers", "list", "--help"],
+        vec!["servers", "drain", "--help"],
         vec!["admin", "create", "--help"],
     ] {
         let out = Command::new(env!("CARGO_BIN_EXE_control-api"))

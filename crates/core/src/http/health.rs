@@ -106,6 +106,17 @@ impl Readiness {
         self
     }
 
+    /// Adds a report on dependencies the service can work without for a while (such as its
+    /// database servers, one entry each): `ok` false makes the report `degraded`, as
+    /// [`optional`](Self::optional) does for one.
+    pub fn optional_report(mut self, name: &'static str, ok: bool, report: impl Serialize) -> Self {
+        if !ok && self.status == "ok" {
+            self.status = "degraded";
+        }
+        self.checks.insert(name, json(&report));
+        self
+    }
+
     /// Adds an informative entry that does not decide readiness.
     pub fn report(mut self, name: &'static str, report: impl Serialize) -> Self {
         self.checks.insert(name, json(&report));

@@ -5,13 +5,14 @@
 
 use super::budget::{BudgetPolicy, PoolView};
 use super::manager::{BudgetedManager, ConnError};
+use super::servers::ServerBudget;
 use crate::settings::StatementMode;
 use deadpool::managed::{self, PoolError};
 use deadpool_postgres::ClientWrapper;
 use futures::TryStreamExt;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::Notify;
 use tokio_postgres::Row;
 use tokio_postgres::types::{ToSql, Type};
 use uuid::Uuid;
@@ -25,6 +26,8 @@ pub(crate) type Param<'a> = (&'a (dyn ToSql + Sync), Type);
 pub(crate) struct TenantPool {
     pub(crate) tenant_id: Uuid,
     pub(crate) slug: String,
+    /// The budget of the tenant's database server.
+    pub(crate) server: Arc<ServerBudget>,
     conns: managed::Pool<BudgetedManager>,
     /// Credentials and plan the pool was built from: a change means rebuild.
     pub(super) fingerprint: u64,
@@ -37,6 +40,7 @@ impl TenantPool {
     pub(super) fn new(
         tenant_id: Uuid,
         slug: String,
+        server: Arc<ServerBudget>,
         conns: managed::Pool<BudgetedManager>,
         fingerprint: u64,
         statements: StatementMode,
@@ -44,6 +48,7 @@ impl TenantPool {
         Self {
             tenant_id,
             slug,
+            server,
             conns,
             fingerprint,
             returned: Notify::new(),
@@ -97,7 +102,8 @@ impl TenantPool {
     /// Waits, up to `wait`, while the policy says this request should wait for one of the
     /// tenant's own connections rather than open one. False when the wait ran out: its own
     /// connections stayed busy throughout.
-    pub(super) async fn await_own_connection(&self, budget: &Semaphore, wait: Duration) -> bool {
+    pub(super) async fn await_own_connection(&self, wait: Duration) -> bool {
+        let budget = &self.server.permits;
         let deadline = tokio::time::Instant::now() + wait;
         loop {
             // Created before the check so a connection given back in between still wakes us.

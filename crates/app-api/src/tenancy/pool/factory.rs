@@ -4,6 +4,7 @@
 use super::budget::BudgetPolicy;
 use super::checkout::{TenantConn, TenantPool};
 use super::manager::{BudgetedManager, ConnError, describe};
+use super::servers::ServerBudgets;
 use crate::settings::{PoolLimits, StatementMode};
 use crate::tenancy::directory::TenantRecord;
 use deadpool::managed::{self, PoolError, TimeoutType};
@@ -16,7 +17,6 @@ use std::time::Duration;
 use tenancy_core::crypto::Keyring;
 use tenancy_core::observability::catalogue;
 use tenancy_core::{ApiError, ErrorCode};
-use tokio::sync::Semaphore;
 use uuid::Uuid;
 
 /// How long the server may take to accept a connection: past this it is down for our
@@ -52,24 +52,21 @@ pub(crate) struct Shared {
     pub(super) created: AtomicU64,
     pub(super) opened: AtomicU64,
     pub(super) cache: Cache<Uuid, Arc<TenantPool>>,
-    /// One permit per open connection, across all pools.
-    pub(super) budget: Arc<Semaphore>,
-    pub(super) policy: BudgetPolicy,
+    /// One budget per database server: a permit per open connection to it.
+    pub(super) budgets: ServerBudgets,
     limits: PoolLimits,
     keyring: Arc<Keyring>,
-    host: String,
-    port: u16,
     statements: StatementMode,
 }
 
 impl Shared {
-    /// Closes the policy's choice of idle connection in any pool but `except`'s. False
-    /// when no other pool holds an idle connection.
-    pub(super) fn release_idle(&self, except: Uuid) -> bool {
+    /// Closes the policy's choice of idle connection in any pool on `server` but
+    /// `except`'s. False when no other pool there holds an idle connection.
+    pub(super) fn release_idle(&self, except: Uuid, server: &str) -> bool {
         let others = self
             .cache
             .iter()
-            .filter(|(id, _)| **id != except)
+            .filter(|(id, pool)| **id != except && pool.server.name == server)
             .map(|(_, pool)| {
                 let view = pool.view_with_idle_age();
                 (pool, view)
@@ -79,6 +76,14 @@ impl Shared {
             None => false,
         }
     }
+}
+
+/// One database server's connections as this process sees them (readiness).
+#[derive(Debug, serde::Serialize)]
+pub struct ServerLoad {
+    pub connections: usize,
+    /// `POOL_MAX_TOTAL`, less what the server refused below it.
+    pub budget: usize,
 }
 
 /// Builds, caches, limits, health-checks and evicts tenant pools. Cheap to clone.
@@ -108,13 +113,7 @@ fn pool_error(e: PoolError<ConnError>) -> ApiError {
 }
 
 impl PoolFactory {
-    pub fn new(
-        limits: PoolLimits,
-        keyring: Arc<Keyring>,
-        host: String,
-        port: u16,
-        statements: StatementMode,
-    ) -> Self {
+    pub fn new(limits: PoolLimits, keyring: Arc<Keyring>, statements: StatementMode) -> Self {
         let cache = Cache::builder()
             .max_capacity(limits.max_tenants)
             .time_to_idle(limits.idle)
@@ -136,12 +135,9 @@ impl PoolFactory {
                 created: AtomicU64::default(),
                 opened: AtomicU64::default(),
                 cache,
-                budget: Arc::new(Semaphore::new(limits.max_total)),
-                policy: BudgetPolicy::new(limits.max_total),
+                budgets: ServerBudgets::new(limits.max_total),
                 limits,
                 keyring,
-                host,
-                port,
                 statements,
             }),
         }
@@ -162,8 +158,8 @@ impl PoolFactory {
             .open(record.id, &record.sealed)
             .map_err(|e| ApiError::internal(format!("tenant credentials unusable: {e}")))?;
         let mut cfg = tokio_postgres::Config::new();
-        cfg.host(&self.shared.host)
-            .port(self.shared.port)
+        cfg.host(&record.server.host)
+            .port(record.server.port)
             .dbname(&record.db_name)
             .user(&record.db_role)
             .password(password.expose_secret())
@@ -178,10 +174,11 @@ impl PoolFactory {
             "-c statement_timeout={}",
             limits.statement_timeout.as_millis()
         ));
+        let server = self.shared.budgets.of(&record.server.name);
         let manager = BudgetedManager {
             config: cfg,
             tenant_id: record.id,
-            budget: self.shared.budget.clone(),
+            server: server.clone(),
             wait: limits.acquire_wait,
             close_grace: limits.close_grace,
             open: Arc::default(),
@@ -203,6 +200,7 @@ impl PoolFactory {
         Ok(TenantPool::new(
             record.id,
             record.slug.clone(),
+            server,
             conns,
             record.fingerprint,
             self.shared.statements,
@@ -254,10 +252,7 @@ impl PoolFactory {
             // Its own connections stayed busy for the whole wait: the same answer as a
             // pool wait that timed out, rather than a second wait inside `get`.
             let limits = &self.shared.limits;
-            if !pool
-                .await_own_connection(&self.shared.budget, limits.acquire_wait)
-                .await
-            {
+            if !pool.await_own_connection(limits.acquire_wait).await {
                 return Err(pool_error(PoolError::Timeout(TimeoutType::Wait)));
             }
             match pool.checkout().await {
@@ -279,15 +274,38 @@ impl PoolFactory {
         }
     }
 
-    /// Open connections across all pools.
+    /// Open connections across all pools, on every server.
     pub fn connections(&self) -> usize {
-        self.budget()
-            .saturating_sub(self.shared.budget.available_permits())
+        self.shared
+            .budgets
+            .all()
+            .iter()
+            .map(|s| s.connections())
+            .sum()
     }
 
-    /// The connection budget now: `POOL_MAX_TOTAL`, less what the server refused below it.
+    /// The connection budget now, over the servers connected to so far (`POOL_MAX_TOTAL`
+    /// each, less what a server refused below it); `POOL_MAX_TOTAL` before the first.
     pub fn budget(&self) -> usize {
-        self.shared.policy.budget()
+        let all = self.shared.budgets.all();
+        if all.is_empty() {
+            return self.shared.limits.max_total;
+        }
+        all.iter().map(|s| s.policy.budget()).sum()
+    }
+
+    /// The connections and budget of the database server `name` (none yet: a full budget).
+    pub fn server_load(&self, name: &str) -> ServerLoad {
+        match self.shared.budgets.get(name) {
+            Some(server) => ServerLoad {
+                connections: server.connections(),
+                budget: server.policy.budget(),
+            },
+            None => ServerLoad {
+                connections: 0,
+                budget: self.shared.limits.max_total,
+            },
+        }
     }
 
     /// Pools built by this factory since start.
@@ -310,8 +328,10 @@ impl PoolFactory {
     /// `POOL_HEALTH_MS`: moka has no thread of its own.
     pub(crate) async fn maintain(&self) {
         self.shared.cache.run_pending_tasks().await;
-        if self.shared.policy.regrow() {
-            self.shared.budget.add_permits(1);
+        for server in self.shared.budgets.all() {
+            if server.policy.regrow() {
+                server.permits.add_permits(1);
+            }
         }
         let pools: Vec<Arc<TenantPool>> = self.shared.cache.iter().map(|(_, p)| p).collect();
         for pool in pools {

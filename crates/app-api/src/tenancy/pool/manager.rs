@@ -3,13 +3,14 @@
 
 use super::budget::{AfterRefusal, BudgetPolicy, REFUSED_RETRY, Refusal};
 use super::factory::Shared;
+use super::servers::ServerBudget;
 use deadpool::managed::{self, Metrics, RecycleError, RecycleResult};
 use deadpool_postgres::ClientWrapper;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 use tenancy_core::observability::catalogue;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::OwnedSemaphorePermit;
 use tokio_postgres::NoTls;
 use tokio_postgres::error::SqlState;
 use uuid::Uuid;
@@ -41,7 +42,8 @@ pub(crate) fn describe(e: &tokio_postgres::Error) -> String {
 pub(crate) struct BudgetedManager {
     pub(super) config: tokio_postgres::Config,
     pub(super) tenant_id: Uuid,
-    pub(super) budget: Arc<Semaphore>,
+    /// The budget of the tenant's database server.
+    pub(super) server: Arc<ServerBudget>,
     /// How long a request may wait for a permit (`POOL_ACQUIRE_WAIT_MS`).
     pub(super) wait: Duration,
     /// Time given to the server to reap a closed backend before its permit is reused, so
@@ -55,7 +57,7 @@ pub(crate) struct BudgetedManager {
 impl BudgetedManager {
     async fn permit(&self, deadline: Instant) -> Result<OwnedSemaphorePermit, ConnError> {
         loop {
-            if let Ok(p) = self.budget.clone().try_acquire_owned() {
+            if let Ok(p) = self.server.permits.clone().try_acquire_owned() {
                 return Ok(p);
             }
             let released = BudgetPolicy::may_take_idle(self.open.load(Ordering::Relaxed))
@@ -66,18 +68,18 @@ impl BudgetedManager {
             }
             let slice = BudgetPolicy::wait_slice(released, self.close_grace, left);
             if let Ok(Ok(p)) =
-                tokio::time::timeout(slice, self.budget.clone().acquire_owned()).await
+                tokio::time::timeout(slice, self.server.permits.clone().acquire_owned()).await
             {
                 return Ok(p);
             }
         }
     }
 
-    /// Closes the policy's choice of idle connection in another tenant's pool.
+    /// Closes the policy's choice of idle connection in another tenant's pool on this server.
     fn release_idle_elsewhere(&self) -> bool {
         self.factory
             .upgrade()
-            .is_some_and(|f| f.release_idle(self.tenant_id))
+            .is_some_and(|f| f.release_idle(self.tenant_id, &self.server.name))
     }
 
     /// Counts a refusal and asks the policy what it means for the connection being opened.
@@ -92,9 +94,9 @@ impl BudgetedManager {
         if refusal == Refusal::ServerFull
             && BudgetPolicy::may_take_idle(self.open.load(Ordering::Relaxed))
         {
-            factory.release_idle(self.tenant_id);
+            factory.release_idle(self.tenant_id, &self.server.name);
         }
-        let after = factory.policy.on_refusal(refusal);
+        let after = self.server.policy.on_refusal(refusal);
         if after == AfterRefusal::ForgetPermit {
             tracing::debug!(
                 "the database server is full below POOL_MAX_TOTAL; budget shrunk by one"

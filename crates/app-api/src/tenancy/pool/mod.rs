@@ -6,10 +6,11 @@
 //! At most `POOL_MAX_TENANTS` pools are cached; one unused for `POOL_IDLE_SECS` is evicted
 //! and its idle connections close (requests holding it finish normally).
 //!
-//! **The budget.** Every open connection, in any pool, holds one permit of a shared
-//! semaphore of `POOL_MAX_TOTAL` permits, from before it connects until its backend has
-//! closed plus `POOL_CLOSE_GRACE_MS`; so the connections of this process never exceed the
-//! budget, even as the server sees them.
+//! **The budget.** Every open connection holds one permit of its database server's
+//! semaphore of `POOL_MAX_TOTAL` permits (one budget per server, `servers`), from before it
+//! connects until its backend has closed plus `POOL_CLOSE_GRACE_MS`; so the connections of
+//! this process to any one server never exceed the budget, even as the server sees them.
+//! Everything below about "another pool" means another pool on the same server.
 //!
 //! **With the budget spent**, a request of a tenant that has connections, all busy, waits
 //! (up to `POOL_ACQUIRE_WAIT_MS`) for one of its own to come back: a query takes a
@@ -40,6 +41,7 @@ mod budget;
 mod checkout;
 mod factory;
 mod manager;
+mod servers;
 
 pub(crate) use checkout::{Param, TenantConn};
 pub use factory::PoolFactory;

@@ -5,6 +5,7 @@ use crate::auth::SuperAdmin;
 use crate::registry::{self, NewTenant};
 use crate::routes::tenants::parse_slug;
 use crate::routes::views::{JobView, TenantView, TenantWithJob};
+use crate::servers::ServerName;
 use crate::state::AppState;
 use actix_web::{HttpRequest, HttpResponse, post, web};
 use secrecy::{ExposeSecret, SecretString};
@@ -35,6 +36,15 @@ pub struct CreateTenant {
     pub admin_email: String,
     #[schema(value_type = String, format = Password, min_length = 8, max_length = 128)]
     pub admin_password: SecretString,
+    /// The database server to place the tenant on; by default the accepting server with
+    /// the most room for its capacity. Unknown: 422; draining or full: 409.
+    #[schema(
+        example = "default",
+        min_length = 1,
+        max_length = 30,
+        pattern = "^[a-z](-?[a-z0-9])*$"
+    )]
+    pub server: Option<String>,
 }
 
 fn field(field: &'static str, message: &'static str) -> FieldError {
@@ -45,7 +55,7 @@ fn field(field: &'static str, message: &'static str) -> FieldError {
 }
 
 /// Everything but the slug is checked together so the client sees all problems at once.
-fn validate(body: &CreateTenant) -> Result<(String, Plan, Email), ApiError> {
+fn validate(body: &CreateTenant) -> Result<(String, Plan, Email, Option<ServerName>), ApiError> {
     let mut errors = Vec::new();
     let name = body.name.trim().to_string();
     if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
@@ -71,8 +81,16 @@ fn validate(body: &CreateTenant) -> Result<(String, Plan, Email), ApiError> {
         "admin_password",
         body.admin_password.expose_secret(),
     ));
+    let server = match body.server.as_deref().map(ServerName::parse) {
+        None => None,
+        Some(Ok(name)) => Some(name),
+        Some(Err(rule)) => {
+            errors.push(field("server", rule));
+            None
+        }
+    };
     match (plan, email) {
-        (Some(plan), Some(email)) if errors.is_empty() => Ok((name, plan, email)),
+        (Some(plan), Some(email)) if errors.is_empty() => Ok((name, plan, email, server)),
         _ => Err(ApiError::validation(errors)),
     }
 }
@@ -84,7 +102,7 @@ fn validate(body: &CreateTenant) -> Result<(String, Plan, Email), ApiError> {
     responses(
         (status = 202, body = TenantWithJob, description = "registered; provisioning queued", headers(("Location" = String, description = "The tenant: `/v1/tenants/{slug}`"))),
         (status = 400, description = "invalid_tenant_slug"),
-        (status = 409, description = "slug taken"),
+        (status = 409, description = "slug taken, or the named server is draining or full"),
         (status = 422, description = "validation_failed"),
     ),
     security(("bearer" = [])),
@@ -101,7 +119,7 @@ pub async fn create(
     let body = body.into_inner();
     let slug = parse_slug(&body.slug)?;
     tracing::Span::current().record("tenant.slug", slug.as_str());
-    let (name, plan, email) = validate(&body)?;
+    let (name, plan, email, server) = validate(&body)?;
     let secret = body.admin_password;
     let hash = web::block(move || password::hash(&secret))
         .await
@@ -117,6 +135,7 @@ pub async fn create(
             plan,
             admin_email: email,
             admin_password_hash: hash,
+            server,
         },
     )
     .await?;

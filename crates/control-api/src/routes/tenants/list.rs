@@ -1,8 +1,9 @@
-//! `GET /v1/tenants?status=&q=&page=&per_page=`; paging is the shared `PageQuery`.
+//! `GET /v1/tenants?status=&server=&q=&page=&per_page=`; paging is the shared `PageQuery`.
 
 use crate::auth::SuperAdmin;
 use crate::repo::tenants;
 use crate::routes::views::TenantView;
+use crate::servers::ServerName;
 use crate::state::AppState;
 use actix_web::{HttpResponse, get, web};
 use serde::Deserialize;
@@ -17,6 +18,8 @@ pub struct ListQuery {
     /// Only tenants with this status.
     #[param(value_type = Option<TenantStatus>)]
     pub status: Option<String>,
+    /// Only tenants on this database server.
+    pub server: Option<String>,
     /// Only tenants whose slug or name contains this text (any case; at most 200 characters).
     #[param(max_length = 200)]
     pub q: Option<String>,
@@ -55,11 +58,19 @@ pub async fn list(
             )
         })?),
     };
-    let q = search(query.q.as_deref())?;
+    let search = search(query.q.as_deref())?;
+    let server = match query.server.as_deref() {
+        None | Some("") => None,
+        Some(raw) => Some(ServerName::parse(raw).map_err(|rule| ApiError::field("server", rule))?),
+    };
+    let filter = tenants::ListFilter {
+        status,
+        search,
+        server: server.as_ref().map(ServerName::as_str),
+    };
     let (rows, total) = tenants::list(
         &state.db,
-        status,
-        q,
+        filter,
         paging.page.unsigned_abs(),
         paging.per_page.unsigned_abs(),
     )

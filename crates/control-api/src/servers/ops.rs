@@ -1,0 +1,132 @@
+//! The server registry's operations, shared by `/v1/servers` and `control-api servers`:
+//! each validates its input and answers with the server's row (never its admin URL).
+
+use super::{ServerName, ServerState, check_admin_url, seal_admin_url};
+use crate::repo::servers::{self, DbServer};
+use sea_orm::DatabaseConnection;
+use secrecy::SecretString;
+use tenancy_core::crypto::Keyring;
+use tenancy_core::error::FieldError;
+use tenancy_core::{ApiError, ErrorCode};
+
+/// A server to register, as the operator gave it.
+pub(crate) struct NewServer<'a> {
+    pub name: &'a str,
+    pub host: &'a str,
+    pub port: i64,
+    pub admin_url: &'a SecretString,
+    pub capacity: Option<i64>,
+}
+
+fn field(field: &'static str, message: impl Into<String>) -> FieldError {
+    FieldError {
+        field: field.into(),
+        message: message.into().into(),
+    }
+}
+
+fn valid_host(host: &str) -> bool {
+    !host.is_empty()
+        && host.len() <= 253
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._:[]".contains(&b))
+}
+
+fn capacity(raw: i64, errors: &mut Vec<FieldError>) -> Option<i32> {
+    let cap = i32::try_from(raw).ok().filter(|c| *c >= 0);
+    if cap.is_none() {
+        errors.push(field(
+            "capacity",
+            "must be a whole number from 0 to 2147483647",
+        ));
+    }
+    cap
+}
+
+/// Registers a server, `accepting`. A taken name is a 409.
+pub(crate) async fn add(
+    db: &DatabaseConnection,
+    keyring: &Keyring,
+    new: NewServer<'_>,
+) -> Result<DbServer, ApiError> {
+    let mut errors = Vec::new();
+    let name = ServerName::parse(new.name)
+        .map_err(|rule| errors.push(field("name", rule)))
+        .ok();
+    if !valid_host(new.host) {
+        errors.push(field("host", "must be a host name or IP address"));
+    }
+    let port = u16::try_from(new.port).ok().filter(|p| *p > 0);
+    if port.is_none() {
+        errors.push(field("port", "must be 1 to 65535"));
+    }
+    if let Err(rule) = check_admin_url(new.admin_url) {
+        errors.push(field("admin_url", rule));
+    }
+    let cap = capacity(
+        new.capacity.unwrap_or(super::DEFAULT_CAPACITY.into()),
+        &mut errors,
+    );
+    let (Some(name), Some(port), Some(cap), true) = (name, port, cap, errors.is_empty()) else {
+        return Err(ApiError::validation(errors));
+    };
+    let sealed = seal_admin_url(keyring, name.as_str(), new.admin_url);
+    let server = servers::insert(
+        db,
+        name.as_str(),
+        new.host,
+        port,
+        sealed.bytes,
+        sealed.key_version,
+        cap,
+    )
+    .await
+    .map_err(|e| match ApiError::from(e) {
+        err if err.code == ErrorCode::Conflict => {
+            ApiError::conflict(format!("database server `{name}` already exists"))
+        }
+        err => err,
+    })?;
+    tracing::info!(server = %name, host = %new.host, port, capacity = cap, "database server registered");
+    Ok(server)
+}
+
+/// Changes a server's state and/or capacity.
+pub(crate) async fn update(
+    db: &DatabaseConnection,
+    raw_name: &str,
+    state: Option<&str>,
+    new_capacity: Option<i64>,
+) -> Result<DbServer, ApiError> {
+    let name = ServerName::parse(raw_name)
+        .map_err(|_| ApiError::not_found(format!("no database server `{raw_name}`")))?;
+    let mut errors = Vec::new();
+    let state = match state.map(ServerState::parse) {
+        None => None,
+        Some(Ok(s)) => Some(s),
+        Some(Err(e)) => {
+            errors.push(field("state", e.must_be()));
+            None
+        }
+    };
+    let cap = new_capacity.and_then(|c| capacity(c, &mut errors));
+    if state.is_none() && new_capacity.is_none() && errors.is_empty() {
+        errors.push(field("body", "give state and/or capacity"));
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    let server = servers::update(db, name.as_str(), state.map(ServerState::as_str), cap)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no database server `{name}`")))?;
+    tracing::info!(server = %name, state = %server.state, capacity = server.capacity, "database server changed");
+    Ok(server)
+}
+
+/// One server by name, or 404.
+pub(crate) async fn get(db: &DatabaseConnection, raw_name: &str) -> Result<DbServer, ApiError> {
+    let missing = || ApiError::not_found(format!("no database server `{raw_name}`"));
+    let name = ServerName::parse(raw_name).map_err(|_| missing())?;
+    servers::find(db, name.as_str()).await?.ok_or_else(missing)
+}

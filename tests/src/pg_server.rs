@@ -1,0 +1,193 @@
+//! `PgServer`: an extra PostgreSQL server of the test's own, for tests that need several
+//! database servers. `initdb` and `pg_ctl` come from the installed PostgreSQL
+//! (`pg_config --bindir`); the cluster lives in a temporary directory, listens on a free
+//! port of 127.0.0.1 with trust authentication, and is stopped and removed on drop. initdb
+//! refuses to run as root, so as root everything runs as the `postgres` OS user (`runuser`),
+//! which then owns the directory.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// A running PostgreSQL server of this test's own.
+pub struct PgServer {
+    cluster: Cluster,
+    running: bool,
+}
+
+/// Where a server lives and how its programs are run; no `Drop`, so blocking tasks may
+/// hold a copy.
+#[derive(Clone)]
+struct Cluster {
+    dir: PathBuf,
+    bindir: PathBuf,
+    port: u16,
+    as_postgres: bool,
+}
+
+fn bindir() -> PathBuf {
+    let out = Command::new("pg_config").arg("--bindir").output();
+    match out {
+        Ok(o) if o.status.success() => {
+            PathBuf::from(String::from_utf8_lossy(&o.stdout).trim().to_string())
+        }
+        _ => PathBuf::from("/usr/lib/postgresql/15/bin"),
+    }
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.trim_ascii() == b"0")
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+impl PgServer {
+    /// Initialises and starts a server (blocking work on the blocking pool).
+    pub async fn start() -> Self {
+        let cluster = tokio::task::spawn_blocking(Cluster::init)
+            .await
+            .expect("the PostgreSQL start-up task");
+        Self {
+            cluster,
+            running: true,
+        }
+    }
+
+    /// The port it listens on (127.0.0.1).
+    pub fn port(&self) -> u16 {
+        self.cluster.port
+    }
+
+    /// A superuser URL (trust authentication: any password is accepted).
+    pub fn admin_url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port())
+    }
+
+    /// Stops the server (`fast`: sessions are ended), as an outage would.
+    pub async fn stop(&mut self) {
+        let cluster = self.cluster.clone();
+        tokio::task::spawn_blocking(move || cluster.pg_ctl(&["-m", "fast", "stop"]))
+            .await
+            .expect("the PostgreSQL stop task");
+        self.running = false;
+    }
+
+    /// Starts the stopped server again on the same port.
+    pub async fn start_again(&mut self) {
+        let cluster = self.cluster.clone();
+        tokio::task::spawn_blocking(move || cluster.pg_ctl(&["start"]))
+            .await
+            .expect("the PostgreSQL start task");
+        self.running = true;
+    }
+}
+
+impl Cluster {
+    fn init() -> Self {
+        let dir = std::env::temp_dir().join(format!("tt-pg-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).expect("a temporary directory");
+        let cluster = Self {
+            dir,
+            bindir: bindir(),
+            port: free_port(),
+            as_postgres: is_root(),
+        };
+        if cluster.as_postgres {
+            let chown = Command::new("chown")
+                .args(["-R", "postgres:"])
+                .arg(&cluster.dir)
+                .status()
+                .expect("chown runs");
+            assert!(chown.success(), "chown of the server directory failed");
+        }
+        let data = cluster.data();
+        cluster.run(
+            "initdb",
+            &[
+                "-D",
+                &data,
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--no-sync",
+                "--no-instructions",
+            ],
+        );
+        let conf = format!(
+            "\nlisten_addresses = '127.0.0.1'\nport = {}\nunix_socket_directories = '{}'\n\
+             fsync = off\nsynchronous_commit = off\nfull_page_writes = off\nmax_connections = 60\n\
+             shared_buffers = 16MB\n",
+            cluster.port,
+            cluster.dir.display()
+        );
+        let path = Path::new(&data).join("postgresql.conf");
+        let mut text = std::fs::read_to_string(&path).expect("postgresql.conf");
+        text.push_str(&conf);
+        std::fs::write(&path, text).expect("postgresql.conf written");
+        cluster.pg_ctl(&["start"]);
+        cluster
+    }
+
+    fn data(&self) -> String {
+        self.dir.join("data").display().to_string()
+    }
+
+    fn command(&self, program: &str) -> Command {
+        let exe = self.bindir.join(program);
+        let mut cmd = if self.as_postgres {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(&exe);
+            c
+        } else {
+            Command::new(&exe)
+        };
+        cmd.current_dir(&self.dir);
+        cmd
+    }
+
+    /// Runs one of the server's programs; panics with its output when it fails.
+    fn run(&self, program: &str, args: &[&str]) {
+        let out = self
+            .command(program)
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("{program} runs: {e}"));
+        assert!(
+            out.status.success(),
+            "{program} {args:?} failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    fn pg_ctl(&self, args: &[&str]) {
+        let data = self.data();
+        let log = self.dir.join("server.log").display().to_string();
+        let mut all = vec!["-D", &data, "-l", &log, "-w"];
+        all.extend_from_slice(args);
+        self.run("pg_ctl", &all);
+    }
+}
+
+impl Drop for PgServer {
+    fn drop(&mut self) {
+        if self.running {
+            let data = self.cluster.data();
+            let _ = self
+                .cluster
+                .command("pg_ctl")
+                .args(["-D", &data, "-w", "-m", "immediate", "stop"])
+                .output();
+        }
+        let _ = std::fs::remove_dir_all(&self.cluster.dir);
+    }
+}
