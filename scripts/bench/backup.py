@@ -55,7 +55,8 @@ def main():
     bare_dir = tempfile.mkdtemp(prefix="bench-bare-")
     rig.env["BACKUP_DIR"] = backup_dir
     rig.env["PROVISION_LEASE_SECS"] = "120"
-    rig.clean(only_own=False)
+    # Only this run's names: other runs may share this machine's PostgreSQL.
+    rig.clean(only_own=True)
     results = {"platform_backup": [], "bare_dump": [], "platform_restore": [],
                "bare_restore": [], "platform_bytes": 0, "bare_bytes": 0}
     try:
