@@ -28,13 +28,17 @@ if ! command -v pgbench >/dev/null || ! pgbench --version >/dev/null 2>&1; then
   apt_install postgresql
 fi
 
+export PG_SUPERUSER_URL REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
+if [ "${1:-}" = --backup ]; then
+  shift
+  ensure_tools pg_dump:postgresql-client pg_restore:postgresql-client
+  log "building release binaries"
+  cargo build --release --quiet -p control-api -p app-api
+  exec python3 -B scripts/bench/backup.py "$@"
+fi
+
 log "building release binaries and the criterion benchmarks"
 cargo build --release --quiet -p control-api -p app-api
 cargo bench --quiet -p app-api --bench tenancy --no-run
 
-export PG_SUPERUSER_URL REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
-if [ "${1:-}" = --backup ]; then
-  shift
-  exec python3 -B scripts/bench/backup.py "$@"
-fi
 exec python3 -B scripts/bench/measure.py "$@"

@@ -11,13 +11,25 @@ Writes the figures between the backup markers of docs/BENCHMARKS.md.
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
 import time
 
-from common import CONTROL_PORT, DOC, call, log, med, spread, Pg
+import rig as rig_module
+from common import DOC, call, log, med, spread, Pg
 from rig import Rig
+
+
+def free_port():
+    """A port nothing listens on: the fixed bench port may be another run's."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+CONTROL_PORT = rig_module.CONTROL_PORT = free_port()
 
 BEGIN, END = "<!-- backup-bench:begin -->", "<!-- backup-bench:end -->"
 TICKETS, COMMENTS_PER_TICKET = 10_000, 5
@@ -54,8 +66,10 @@ def main():
     backup_dir = tempfile.mkdtemp(prefix="bench-backups-")
     bare_dir = tempfile.mkdtemp(prefix="bench-bare-")
     rig.env["BACKUP_DIR"] = backup_dir
+    rig.env["CONTROL_API_ADDR"] = f"127.0.0.1:{CONTROL_PORT}"
     rig.env["PROVISION_LEASE_SECS"] = "120"
-    rig.clean(only_own=False)
+    # Only this run's names: other runs may share this machine's PostgreSQL.
+    rig.clean(only_own=True)
     results = {"platform_backup": [], "bare_dump": [], "platform_restore": [],
                "bare_restore": [], "platform_bytes": 0, "bare_bytes": 0}
     try:

@@ -2,7 +2,9 @@
 //! `pg_restore` reach it, its major version, a tenant database's schema version, and the
 //! empty database a restore fills (marked like every database the provisioner makes).
 
-use super::{ForeignObject, Found, Provisioner, connect_options, ident, marker, sql};
+use super::{
+    CREATE_STRATEGY, ForeignObject, Found, Provisioner, connect_options, ident, marker, sql,
+};
 use anyhow::Context;
 use sea_orm::{ConnectionTrait, Database};
 use secrecy::{ExposeSecret, SecretString};
@@ -89,8 +91,11 @@ impl Provisioner {
             }
         }
         // template0: the archive brings every object, the template's copies would clash.
+        // WAL_LOG, like the provisioner: no forced checkpoint on a busy server.
         self.admin
-            .execute_unprepared(&format!("CREATE DATABASE {d} OWNER {o} TEMPLATE template0"))
+            .execute_unprepared(&format!(
+                "CREATE DATABASE {d} OWNER {o} TEMPLATE template0 STRATEGY {CREATE_STRATEGY}"
+            ))
             .await
             .context("creating the database to restore into")?;
         self.admin
