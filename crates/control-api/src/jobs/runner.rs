@@ -113,6 +113,9 @@ fn unreachable(err: &anyhow::Error) -> bool {
 pub(crate) async fn execute(state: &AppState, job_id: Uuid) -> anyhow::Result<()> {
     loop {
         let Some(job) = jobs::claim(&state.db, job_id, state.settings.job_lease).await? else {
+            if give_up_exhausted(state, job_id).await? {
+                return Ok(());
+            }
             tracing::debug!(job.id = %job_id, "job not claimable (finished, or owned by another worker)");
             return Ok(());
         };
@@ -204,6 +207,28 @@ async fn lock_tenant(state: &AppState, job: &Job) -> anyhow::Result<DatabaseTran
         }
         tokio::time::sleep(LOCK_RETRY).await;
     }
+}
+
+/// A job whose worker died during its last attempt: it fails, and so does a provisioning
+/// tenant of the same generation. `false` when the job is not such a job.
+async fn give_up_exhausted(state: &AppState, job_id: Uuid) -> anyhow::Result<bool> {
+    let message = "the worker stopped during the last attempt (killed, or lost its lease); \
+                   no attempts left";
+    let txn = state.db.begin().await?;
+    let Some(job) = jobs::fail_exhausted(&txn, job_id, message).await? else {
+        return Ok(false);
+    };
+    let failed = match job.kind {
+        JobKind::Provision => tenants::mark_failed(&txn, job.tenant_id, job.generation).await?,
+        JobKind::Purge => None,
+    };
+    txn.commit().await?;
+    tracing::error!(job.id = %job.id, job.kind = ?job.kind, job.attempts = job.attempts, error = %message, "job failed");
+    metrics::counter!(catalogue::PROVISIONING_JOBS_TOTAL, "outcome" => "failed").increment(1);
+    if let Some(t) = failed {
+        events::publish(state, &t).await;
+    }
+    Ok(true)
 }
 
 /// Attempts spent, or a foreign object in the way: the job fails and a provisioning tenant

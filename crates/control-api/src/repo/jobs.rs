@@ -77,7 +77,8 @@ pub(crate) async fn has_open(
 }
 
 /// Takes the job for this worker and counts an attempt; `None` if someone else holds it,
-/// it is finished, or its retry delay is not over.
+/// it is finished, its retry delay is not over, or its attempts are spent (a worker died
+/// during the last one: see [`fail_exhausted`]).
 pub(crate) async fn claim(
     db: &DatabaseConnection,
     id: Uuid,
@@ -91,9 +92,33 @@ pub(crate) async fn claim(
              started_at = coalesce(started_at, now()), updated_at = now()
          WHERE id = $1
            AND (state = 'queued'
-                OR (state IN ('running', 'retrying') AND lease_until < now()))
+                OR (state IN ('running', 'retrying') AND lease_until < now()
+                    AND attempts < max_attempts))
          RETURNING *",
         [id.into(), lease.as_secs_f64().into()],
+    ))
+    .one(db)
+    .await
+}
+
+/// A job whose worker stopped during its last allowed attempt (its lease expired with the
+/// attempts spent, so `claim` no longer takes it) ends `failed` here; `None` when the job
+/// is not such a job. Without this, a job that kills its worker every time would be
+/// claimed again forever.
+pub(crate) async fn fail_exhausted(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    error: &str,
+) -> Result<Option<Job>, DbErr> {
+    Job::find_by_statement(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "UPDATE provisioning_jobs
+         SET state = 'failed', last_error = $2, lease_until = NULL,
+             finished_at = now(), updated_at = now()
+         WHERE id = $1 AND state IN ('running', 'retrying') AND lease_until < now()
+           AND attempts >= max_attempts
+         RETURNING *",
+        [id.into(), error.into()],
     ))
     .one(db)
     .await
