@@ -41,27 +41,29 @@ pub(super) struct Fence<'a> {
 }
 
 impl Fence<'_> {
-    /// Before each step: renews the lease (or stops if the job was lost), re-reads the
-    /// tenant (or stops if it moved on), then runs the test fault hook, if any.
+    /// Before each step: renews the lease and records the step (or stops if the job was
+    /// lost), re-reads the tenant (or stops if it moved on), in one round trip; then runs
+    /// the test fault hook, if any.
     pub async fn step(&self, step: Step) -> anyhow::Result<Tenant> {
         let (db, lease) = (&self.state.db, self.state.settings.job_lease);
-        if !jobs::heartbeat(db, self.job, Some(step.as_str()), lease).await? {
+        let (owned, tenant) = jobs::heartbeat_and_tenant(db, self.job, step.as_str(), lease).await?;
+        if !owned {
             return Err(Halt::Lost.into());
         }
-        let tenant = self.tenant().await?;
+        let tenant = self.check(tenant)?;
         if let Some(fault) = &self.state.hooks.fault {
             fault.check(step).await?;
         }
         Ok(tenant)
     }
 
-    /// The job's tenant, if it is still the one this job works for.
-    pub async fn tenant(&self) -> anyhow::Result<Tenant> {
+    /// `found` if it is still the tenant this job works for (same status and generation).
+    fn check(&self, found: Option<Tenant>) -> anyhow::Result<Tenant> {
         let want = match self.job.kind {
             JobKind::Provision => TenantStatus::Provisioning,
             JobKind::Purge => TenantStatus::Deleted,
         };
-        match tenants::find(&self.state.db, self.job.tenant_id).await? {
+        match found {
             None => Err(Halt::Cancelled("the tenant no longer exists".into()).into()),
             Some(t) if t.purged_at.is_some() => {
                 Err(Halt::Cancelled("the tenant was purged".into()).into())
@@ -170,7 +172,6 @@ pub(crate) async fn execute(state: &AppState, job_id: Uuid) -> anyhow::Result<()
 async fn attempt(state: &AppState, job: &Job) -> anyhow::Result<Tenant> {
     let _lock = lock_tenant(state, job).await?;
     let fence = Fence { state, job };
-    let tenant = fence.tenant().await?;
     // Bounded well inside the lease: the pool would keep retrying a refused connection.
     let patience = (state.settings.job_lease / 3).min(Duration::from_secs(5));
     match tokio::time::timeout(patience, state.provisioner.ping()).await {
@@ -179,8 +180,8 @@ async fn attempt(state: &AppState, job: &Job) -> anyhow::Result<Tenant> {
         Err(_) => return Err(TenantServerDown.into()),
     }
     match job.kind {
-        JobKind::Provision => provision::run(&fence, &tenant).await,
-        JobKind::Purge => purge::run(&fence, &tenant).await,
+        JobKind::Provision => provision::run(&fence).await,
+        JobKind::Purge => purge::run(&fence).await,
     }
 }
 

@@ -149,6 +149,43 @@ pub(crate) async fn heartbeat(
     Ok(res.rows_affected() == 1)
 }
 
+/// [`heartbeat`] and a read of the job's tenant in one round trip (the fence before every
+/// step): whether this attempt still owns the job, and the tenant row, if any.
+pub(crate) async fn heartbeat_and_tenant(
+    db: &DatabaseConnection,
+    job: &Job,
+    step: &str,
+    lease: Duration,
+) -> Result<(bool, Option<crate::repo::tenants::Tenant>), DbErr> {
+    use sea_orm::FromQueryResult;
+    let row = db
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "WITH renewed AS (
+                 UPDATE provisioning_jobs SET step = $3,
+                     lease_until = now() + make_interval(secs => $4), updated_at = now()
+                 WHERE id = $1 AND attempts = $2 AND state = 'running' RETURNING 1)
+             SELECT EXISTS (SELECT 1 FROM renewed) AS owned, t.*
+             FROM (SELECT 1) one LEFT JOIN tenants t ON t.id = $5",
+            [
+                job.id.into(),
+                job.attempts.into(),
+                step.into(),
+                lease.as_secs_f64().into(),
+                job.tenant_id.into(),
+            ],
+        ))
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound("fence row".into()))?;
+    let owned: bool = row.try_get("", "owned")?;
+    let found: Option<Uuid> = row.try_get("", "id")?;
+    let tenant = match found {
+        Some(_) => Some(crate::repo::tenants::Tenant::from_query_result(&row, "")?),
+        None => None,
+    };
+    Ok((owned, tenant))
+}
+
 /// Ends this attempt's job in a final `state`; `false` when the attempt had lost the job
 /// (the caller then rolls back whatever it wrote with it).
 pub(crate) async fn finish(
