@@ -2,7 +2,11 @@
 """Figure 5 alone, for two control-api builds alternating in one run (before/after a
 change), quick sizes: `python3 -B scripts/bench/provisioning_ab.py BEFORE_DIR AFTER_DIR
 [REPEATS]`, each directory holding a control-api binary; PG_SUPERUSER_URL as for bench.sh.
-Prints one JSON line per run with both ratios against the bare baseline of the same run."""
+Prints one JSON line per run with both ratios against the bare baseline of the same run.
+
+More variants, or one binary under other settings: `VARIANTS='name=DIR[,KEY=VALUE...];...'`
+(for example `VARIANTS='before=/tmp/b;after=/tmp/a;nospares=/tmp/a,PROVISION_SPARES=0'`)
+replaces the two directories; then the only argument is REPEATS."""
 import json
 import os
 import sys
@@ -13,11 +17,21 @@ from rig import Rig
 
 
 def main():
-    variants = {"before": sys.argv[1], "after": sys.argv[2]}
-    for rep in range(int(sys.argv[3]) if len(sys.argv) > 3 else 3):
-        for name, d in variants.items():
+    if os.environ.get("VARIANTS"):
+        variants = {}
+        for spec in os.environ["VARIANTS"].split(";"):
+            name, rest = spec.split("=", 1)
+            d, *settings = rest.split(",")
+            variants[name] = (d, dict(s.split("=", 1) for s in settings))
+        repeats = sys.argv[1:2]
+    else:
+        variants = {"before": (sys.argv[1], {}), "after": (sys.argv[2], {})}
+        repeats = sys.argv[3:4]
+    for rep in range(int(repeats[0]) if repeats else 3):
+        for name, (d, settings) in variants.items():
             rig = Rig(True, Pg(os.environ["PG_SUPERUSER_URL"]), "redis://127.0.0.1:6379")
             rig.bin = d
+            rig.env.update(settings)
             try:
                 rig.start_control()
                 rig.control_login()

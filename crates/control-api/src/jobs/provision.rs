@@ -15,17 +15,23 @@ use tenancy_core::crypto::Sealed;
 const ROLE_CONNECTION_LIMIT: u32 = 50;
 
 /// The tenant's database password: generated and sealed on the first run, reused after.
-async fn credentials(state: &AppState, tenant: &Tenant) -> anyhow::Result<SecretString> {
+/// `tenant` is the row the fence just read.
+async fn credentials(state: &AppState, tenant: Tenant) -> anyhow::Result<SecretString> {
     let keyring = &state.settings.keyring;
-    if tenant.db_password_sealed.is_none() {
+    let stored = if tenant.db_password_sealed.is_some() {
+        tenant
+    } else {
         let sealed = keyring.seal(tenant.id, &crate::provisioner::generate_password());
-        tenants::set_credentials_once(&state.db, tenant.id, sealed.bytes, sealed.key_version)
-            .await?;
-    }
-    // Re-read: a concurrent run may have stored its password first, and that one wins.
-    let stored = tenants::find(&state.db, tenant.id)
-        .await?
-        .context("tenant vanished")?;
+        match tenants::set_credentials_once(&state.db, tenant.id, sealed.bytes, sealed.key_version)
+            .await?
+        {
+            Some(stored) => stored,
+            // A concurrent run stored its password first, and that one wins.
+            None => tenants::find(&state.db, tenant.id)
+                .await?
+                .context("tenant vanished")?,
+        }
+    };
     let sealed = Sealed {
         key_version: stored
             .db_key_version
@@ -35,7 +41,7 @@ async fn credentials(state: &AppState, tenant: &Tenant) -> anyhow::Result<Secret
             .context("sealed password missing")?,
     };
     keyring
-        .open(tenant.id, &sealed)
+        .open(stored.id, &sealed)
         .context("decrypting the tenant's database password")
 }
 
@@ -45,9 +51,9 @@ pub(super) async fn run(fence: &Fence<'_>, tenant: &Tenant) -> anyhow::Result<Te
     let state = fence.state;
     let p = &state.servers.provisioner(&tenant.server).await?;
     let tenant = fence.step(Step::Credentials).await?;
-    let password = credentials(state, &tenant).await?;
+    let password = credentials(state, tenant).await?;
 
-    fence.step(Step::CreateRole).await?;
+    let tenant = fence.step(Step::CreateRole).await?;
     p.ensure_role(tenant.id, &tenant.db_role, &password, ROLE_CONNECTION_LIMIT)
         .await?;
 
@@ -55,16 +61,23 @@ pub(super) async fn run(fence: &Fence<'_>, tenant: &Tenant) -> anyhow::Result<Te
     p.ensure_database(tenant.id, &tenant.db_name, &tenant.db_role)
         .await?;
 
+    // The last two steps share one admin session in the new database.
     fence.step(Step::RevokePublic).await?;
-    p.revoke_public(&tenant.db_name, &tenant.db_role).await?;
-
-    let tenant = fence.step(Step::MigrateAndSeed).await?;
-    let seed = tenant
-        .seed_admin_email
-        .as_deref()
-        .zip(tenant.seed_admin_password_hash.as_deref());
-    p.migrate_and_seed(&tenant.db_name, &tenant.db_role, &password, seed)
-        .await?;
+    let session = p.session_in(&tenant.db_name).await?;
+    let finished = async {
+        p.revoke_public(&session, &tenant.db_name, &tenant.db_role)
+            .await?;
+        let tenant = fence.step(Step::MigrateAndSeed).await?;
+        let seed = tenant
+            .seed_admin_email
+            .as_deref()
+            .zip(tenant.seed_admin_password_hash.as_deref());
+        p.seed_in(&session, &tenant.db_name, &tenant.db_role, &password, seed)
+            .await
+    }
+    .await;
+    let _ = session.close().await;
+    finished?;
 
     fence.step(Step::Activate).await?;
     let txn = state.db.begin().await?;

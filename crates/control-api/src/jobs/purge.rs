@@ -7,9 +7,10 @@ use crate::hooks::Step;
 use crate::repo::tenants::{self, Tenant};
 use sea_orm::TransactionTrait;
 
-#[tracing::instrument(skip_all, fields(tenant.slug = %tenant.slug, job.id = %fence.job.id, job.attempt = fence.job.attempts))]
-pub(super) async fn run(fence: &Fence<'_>, tenant: &Tenant) -> anyhow::Result<Tenant> {
+#[tracing::instrument(skip_all, fields(tenant.slug = tracing::field::Empty, job.id = %fence.job.id, job.attempt = fence.job.attempts))]
+pub(super) async fn run(fence: &Fence<'_>) -> anyhow::Result<Tenant> {
     let tenant = fence.step(Step::DropDatabase).await?;
+    tracing::Span::current().record("tenant.slug", tenant.slug.as_str());
     fence
         .state
         .servers

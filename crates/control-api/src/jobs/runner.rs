@@ -42,22 +42,30 @@ pub(super) struct Fence<'a> {
 }
 
 impl Fence<'_> {
-    /// Before each step: renews the lease (or stops if the job was lost), re-reads the
-    /// tenant (or stops if it moved on), then runs the test fault hook, if any.
+    /// Before each step: renews the lease and records the step (or stops if the job was
+    /// lost), re-reads the tenant (or stops if it moved on), in one round trip; then runs
+    /// the test fault hook, if any.
     pub async fn step(&self, step: Step) -> anyhow::Result<Tenant> {
         let (db, lease) = (&self.state.db, self.state.settings.job_lease);
-        if !jobs::heartbeat(db, self.job, Some(step.as_str()), lease).await? {
+        let (owned, tenant) = jobs::heartbeat_and_tenant(db, self.job, step.as_str(), lease).await?;
+        if !owned {
             return Err(Halt::Lost.into());
         }
-        let tenant = self.tenant().await?;
+        let tenant = self.check(tenant)?;
         if let Some(fault) = &self.state.hooks.fault {
             fault.check(step).await?;
         }
         Ok(tenant)
     }
 
-    /// The job's tenant, if it is still the one this job works for.
+    /// The job's tenant, if it is still the one this job works for (read before the first
+    /// step, to know which database server to reach).
     pub async fn tenant(&self) -> anyhow::Result<Tenant> {
+        self.check(tenants::find(&self.state.db, self.job.tenant_id).await?)
+    }
+
+    /// `found` if it is still the tenant this job works for (same status and generation).
+    fn check(&self, found: Option<Tenant>) -> anyhow::Result<Tenant> {
         use TenantStatus::*;
         let want: &[TenantStatus] = match self.job.kind {
             JobKind::Provision => &[Provisioning],
@@ -65,7 +73,7 @@ impl Fence<'_> {
             JobKind::Backup => &[Active, Suspended],
             JobKind::Restore => &[Moving],
         };
-        match tenants::find(&self.state.db, self.job.tenant_id).await? {
+        match found {
             None => Err(Halt::Cancelled("the tenant no longer exists".into()).into()),
             Some(t) if t.purged_at.is_some() => {
                 Err(Halt::Cancelled("the tenant was purged".into()).into())
@@ -117,6 +125,9 @@ fn unreachable(err: &anyhow::Error) -> bool {
 pub(crate) async fn execute(state: &AppState, job_id: Uuid) -> anyhow::Result<()> {
     loop {
         let Some(job) = jobs::claim(&state.db, job_id, state.settings.job_lease).await? else {
+            if give_up_exhausted(state, job_id).await? {
+                return Ok(());
+            }
             tracing::debug!(job.id = %job_id, "job not claimable (finished, or owned by another worker)");
             return Ok(());
         };
@@ -188,7 +199,7 @@ async fn attempt(state: &AppState, job: &Job) -> anyhow::Result<Tenant> {
     }
     match job.kind {
         JobKind::Provision => provision::run(&fence, &tenant).await,
-        JobKind::Purge => purge::run(&fence, &tenant).await,
+        JobKind::Purge => purge::run(&fence).await,
         JobKind::Backup => backup::run(&fence, &tenant).await,
         JobKind::Restore => restore::run(&fence, &tenant).await,
     }
@@ -219,6 +230,25 @@ async fn lock_tenant(state: &AppState, job: &Job) -> anyhow::Result<DatabaseTran
     }
 }
 
+/// A job whose worker died during its last attempt: it fails, and so does a provisioning
+/// tenant of the same generation. `false` when the job is not such a job.
+async fn give_up_exhausted(state: &AppState, job_id: Uuid) -> anyhow::Result<bool> {
+    let message = "the worker stopped during the last attempt (killed, or lost its lease); \
+                   no attempts left";
+    let txn = state.db.begin().await?;
+    let Some(job) = jobs::fail_exhausted(&txn, job_id, message).await? else {
+        return Ok(false);
+    };
+    let failed = tenant_after_failure(&txn, &job).await?;
+    txn.commit().await?;
+    tracing::error!(job.id = %job.id, job.kind = ?job.kind, job.attempts = job.attempts, error = %message, "job failed");
+    metrics::counter!(catalogue::PROVISIONING_JOBS_TOTAL, "outcome" => "failed").increment(1);
+    if let Some(t) = failed {
+        events::publish(state, &t).await;
+    }
+    Ok(true)
+}
+
 /// Attempts spent, or a failure no attempt can fix: the job fails; a provisioning tenant
 /// of the same generation becomes `failed`, a restoring one `active` again.
 async fn give_up(state: &AppState, job: &Job, message: &str) -> anyhow::Result<()> {
@@ -226,18 +256,7 @@ async fn give_up(state: &AppState, job: &Job, message: &str) -> anyhow::Result<(
     if !jobs::finish(&txn, job, JobState::Failed, Some(message)).await? {
         return Ok(());
     }
-    let failed = match job.kind {
-        JobKind::Provision => tenants::mark_failed(&txn, job.tenant_id, job.generation).await?,
-        JobKind::Purge => None,
-        JobKind::Backup => {
-            if let Some(id) = job.backup_id {
-                backups::fail(&txn, id).await?;
-            }
-            None
-        }
-        // The tenant stays on its current database and is served again.
-        JobKind::Restore => tenants::finish_move(&txn, job.tenant_id, job.generation, None).await?,
-    };
+    let failed = tenant_after_failure(&txn, job).await?;
     txn.commit().await?;
     tracing::error!(job.id = %job.id, job.kind = ?job.kind, error = %message, "job failed");
     metrics::counter!(catalogue::PROVISIONING_JOBS_TOTAL, "outcome" => "failed").increment(1);
@@ -245,4 +264,21 @@ async fn give_up(state: &AppState, job: &Job, message: &str) -> anyhow::Result<(
         events::publish(state, &t).await;
     }
     Ok(())
+}
+
+/// What a failed job leaves its tenant as, written in the transaction that fails the job;
+/// `Some` when the tenant changed (to be announced).
+async fn tenant_after_failure(txn: &DatabaseTransaction, job: &Job) -> anyhow::Result<Option<Tenant>> {
+    Ok(match job.kind {
+        JobKind::Provision => tenants::mark_failed(txn, job.tenant_id, job.generation).await?,
+        JobKind::Purge => None,
+        JobKind::Backup => {
+            if let Some(id) = job.backup_id {
+                backups::fail(txn, id).await?;
+            }
+            None
+        }
+        // The tenant stays on its current database and is served again.
+        JobKind::Restore => tenants::finish_move(txn, job.tenant_id, job.generation, None).await?,
+    })
 }

@@ -22,6 +22,7 @@ use tenancy_core::sea_orm_error::sqlstate;
 use uuid::Uuid;
 
 mod credentials;
+mod finish;
 mod restore;
 mod template;
 pub(crate) use credentials::generate_password;
@@ -108,6 +109,7 @@ impl Provisioner {
             template: TemplateNames::new(prefix, &server.replace('-', "_"), &schema_version()),
         })
     }
+
 
     /// Gives every tenant database the pooler's password lookup (`TENANT_DB_POOLER_AUTH_ROLE`).
     pub(crate) fn with_pooler_auth_role(mut self, role: Option<String>) -> Self {
@@ -212,7 +214,7 @@ impl Provisioner {
         Ok(())
     }
 
-    /// Creates the database owned by the role, closed to everyone else, and marks it.
+    /// Creates the database owned by the role, a copy of the template, and marks it.
     /// Refuses a foreign database.
     pub(crate) async fn ensure_database(
         &self,
@@ -221,34 +223,21 @@ impl Provisioner {
         owner: &str,
     ) -> anyhow::Result<()> {
         let (d, o) = (ident(db)?, ident(owner)?);
+        let mut copied = false;
         if let Found::Absent = self.database(tenant, db).await? {
-            let mut rebuilt = false;
-            loop {
-                let template = ident(&self.ensure_template().await?)?;
-                let created = self
-                    .admin
-                    .execute_unprepared(&format!(
-                        "CREATE DATABASE {d} OWNER {o} TEMPLATE {template} STRATEGY {CREATE_STRATEGY}"
-                    ))
-                    .await;
-                let Err(e) = created else { break };
-                match tenancy_core::sea_orm_error::sqlstate_of(&e).as_deref() {
-                    Some(sqlstate::DUPLICATE_DATABASE) => break,
-                    Some(INVALID_CATALOG_NAME) if !rebuilt => rebuilt = true,
-                    _ => {
-                        return Err(anyhow::Error::new(e).context("creating the tenant database"));
-                    }
-                }
-            }
+            copied = self.copy_template(&d, &o).await?;
         }
-        match self.database(tenant, db).await? {
-            Found::Ours => {}
-            Found::Foreign | Found::Absent => {
-                return Err(ForeignObject {
-                    kind: "database",
-                    name: db.into(),
+        // A copy this run just made is this tenant's; anything else is looked at first.
+        if !copied {
+            match self.database(tenant, db).await? {
+                Found::Ours => {}
+                Found::Foreign | Found::Absent => {
+                    return Err(ForeignObject {
+                        kind: "database",
+                        name: db.into(),
+                    }
+                    .into());
                 }
-                .into());
             }
         }
         // `CREATE DATABASE` cannot share a transaction with its comment: a run cut off
@@ -262,31 +251,26 @@ impl Provisioner {
             .context("marking the tenant database")?;
         Ok(())
     }
-    /// Only the owner (and superusers) may connect; every object in it is the owner's.
-    pub(crate) async fn revoke_public(&self, db: &str, owner: &str) -> anyhow::Result<()> {
-        let d = ident(db)?;
-        self.admin
-            .execute_unprepared(&format!("REVOKE ALL ON DATABASE {d} FROM PUBLIC"))
-            .await
-            .context("revoking CONNECT from PUBLIC")?;
-        let conn = self.admin_in(db).await?;
-        let result = async {
-            self.adopt_template_objects(&conn, owner).await?;
-            self.allow_pooler_auth(&conn, db).await
-        }
-        .await;
-        let _ = conn.close().await;
-        result
-    }
 
-    /// A one-connection session in `db` as the admin role.
-    async fn admin_in(&self, db: &str) -> anyhow::Result<DatabaseConnection> {
-        let mut url = url::Url::parse(self.admin_url.expose_secret())
-            .context("TENANT_DB_ADMIN_URL is not a URL")?;
-        url.set_path(db);
-        Database::connect(connect_options(&SecretString::from(url.to_string()), 1))
-            .await
-            .context("connecting to the tenant database as the admin role")
+    /// `CREATE DATABASE d OWNER o` from the template (rebuilt once if it vanished); `false`
+    /// when a database of that name appeared meanwhile.
+    async fn copy_template(&self, d: &str, o: &str) -> anyhow::Result<bool> {
+        let mut rebuilt = false;
+        loop {
+            let template = ident(&self.ensure_template().await?)?;
+            let created = self
+                .admin
+                .execute_unprepared(&format!(
+                    "CREATE DATABASE {d} OWNER {o} TEMPLATE {template} STRATEGY {CREATE_STRATEGY}"
+                ))
+                .await;
+            let Err(e) = created else { return Ok(true) };
+            match tenancy_core::sea_orm_error::sqlstate_of(&e).as_deref() {
+                Some(sqlstate::DUPLICATE_DATABASE) => return Ok(false),
+                Some(INVALID_CATALOG_NAME) if !rebuilt => rebuilt = true,
+                _ => return Err(anyhow::Error::new(e).context("creating the tenant database")),
+            }
+        }
     }
 
     /// pgbouncer before 1.20 runs its `auth_query` in the database the client asked for,

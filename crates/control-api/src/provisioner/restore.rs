@@ -102,7 +102,10 @@ impl Provisioner {
             .execute_unprepared(&format!("COMMENT ON DATABASE {d} IS '{}'", marker(tenant)))
             .await
             .context("marking the database to restore into")?;
-        self.revoke_public(db, owner).await
+        let session = self.session_in(db).await?;
+        let revoked = self.revoke_public(&session, db, owner).await;
+        let _ = session.close().await;
+        revoked
     }
 
     /// Drops `db` if it is this tenant's (never its role: the tenant keeps using it).

@@ -90,7 +90,8 @@ pub(crate) async fn has_open(
 }
 
 /// Takes the job for this worker and counts an attempt; `None` if someone else holds it,
-/// it is finished, or its retry delay is not over.
+/// it is finished, its retry delay is not over, or its attempts are spent (a worker died
+/// during the last one: see [`fail_exhausted`]).
 pub(crate) async fn claim(
     db: &DatabaseConnection,
     id: Uuid,
@@ -104,9 +105,33 @@ pub(crate) async fn claim(
              started_at = coalesce(started_at, now()), updated_at = now()
          WHERE id = $1
            AND (state = 'queued'
-                OR (state IN ('running', 'retrying') AND lease_until < now()))
+                OR (state IN ('running', 'retrying') AND lease_until < now()
+                    AND attempts < max_attempts))
          RETURNING *",
         [id.into(), lease.as_secs_f64().into()],
+    ))
+    .one(db)
+    .await
+}
+
+/// A job whose worker stopped during its last allowed attempt (its lease expired with the
+/// attempts spent, so `claim` no longer takes it) ends `failed` here; `None` when the job
+/// is not such a job. Without this, a job that kills its worker every time would be
+/// claimed again forever.
+pub(crate) async fn fail_exhausted(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    error: &str,
+) -> Result<Option<Job>, DbErr> {
+    Job::find_by_statement(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "UPDATE provisioning_jobs
+         SET state = 'failed', last_error = $2, lease_until = NULL,
+             finished_at = now(), updated_at = now()
+         WHERE id = $1 AND state IN ('running', 'retrying') AND lease_until < now()
+           AND attempts >= max_attempts
+         RETURNING *",
+        [id.into(), error.into()],
     ))
     .one(db)
     .await
@@ -135,6 +160,43 @@ pub(crate) async fn heartbeat(
         ))
         .await?;
     Ok(res.rows_affected() == 1)
+}
+
+/// [`heartbeat`] and a read of the job's tenant in one round trip (the fence before every
+/// step): whether this attempt still owns the job, and the tenant row, if any.
+pub(crate) async fn heartbeat_and_tenant(
+    db: &DatabaseConnection,
+    job: &Job,
+    step: &str,
+    lease: Duration,
+) -> Result<(bool, Option<crate::repo::tenants::Tenant>), DbErr> {
+    use sea_orm::FromQueryResult;
+    let row = db
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "WITH renewed AS (
+                 UPDATE provisioning_jobs SET step = $3,
+                     lease_until = now() + make_interval(secs => $4), updated_at = now()
+                 WHERE id = $1 AND attempts = $2 AND state = 'running' RETURNING 1)
+             SELECT EXISTS (SELECT 1 FROM renewed) AS owned, t.*
+             FROM (SELECT 1) one LEFT JOIN tenants t ON t.id = $5",
+            [
+                job.id.into(),
+                job.attempts.into(),
+                step.into(),
+                lease.as_secs_f64().into(),
+                job.tenant_id.into(),
+            ],
+        ))
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound("fence row".into()))?;
+    let owned: bool = row.try_get("", "owned")?;
+    let found: Option<Uuid> = row.try_get("", "id")?;
+    let tenant = match found {
+        Some(_) => Some(crate::repo::tenants::Tenant::from_query_result(&row, "")?),
+        None => None,
+    };
+    Ok((owned, tenant))
 }
 
 /// Ends this attempt's job in a final `state`; `false` when the attempt had lost the job

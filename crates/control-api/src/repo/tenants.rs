@@ -139,21 +139,22 @@ pub(crate) async fn update_details(
     .await
 }
 
-/// Stores sealed credentials unless some are stored already (a re-run keeps the first).
+/// Stores sealed credentials unless some are stored already (a re-run keeps the first);
+/// `None` when some were (then read them).
 pub(crate) async fn set_credentials_once(
     db: &DatabaseConnection,
     id: Uuid,
     sealed: Vec<u8>,
     key_version: i16,
-) -> Result<(), DbErr> {
-    db.execute_raw(Statement::from_sql_and_values(
+) -> Result<Option<Tenant>, DbErr> {
+    Tenant::find_by_statement(Statement::from_sql_and_values(
         DbBackend::Postgres,
         "UPDATE tenants SET db_password_sealed = $2, db_key_version = $3, updated_at = now()
-         WHERE id = $1 AND db_password_sealed IS NULL",
+         WHERE id = $1 AND db_password_sealed IS NULL RETURNING *",
         [id.into(), sealed.into(), key_version.into()],
     ))
-    .await?;
-    Ok(())
+    .one(db)
+    .await
 }
 
 /// Provisioning of `generation` finished: the tenant goes live and the seed hash is

@@ -103,3 +103,70 @@ async fn a_worker_process_killed_mid_job_round_after_round_loses_no_tenant() {
         assert_eq!(users, 1, "{slug}: one admin");
     }
 }
+
+/// A job that takes its worker down with it every time must not be claimed forever: a kill
+/// spends an attempt like a failure, and once `PROVISION_MAX_ATTEMPTS` (3 here) attempts
+/// died, the next worker fails the job and the tenant instead of trying a fourth time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_whose_worker_dies_every_attempt_fails_after_its_attempts() {
+    let p = control_plane().without_worker().spawn().await;
+    let slug = p.slug("killall");
+    let created: Value = p
+        .create_tenant(&slug, "kill-admin-pw")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let (job_id, tenant_id) = (
+        created["job"]["id"].as_str().unwrap().to_string(),
+        created["id"].as_str().unwrap().to_string(),
+    );
+
+    // The test holds the tenant's job lock, so every attempt waits on it (claimed,
+    // `running`) until its worker is killed: the kill always lands mid-job.
+    let mut control = p.pg(&p.names.control_db).await;
+    let lock = control.transaction().await.unwrap();
+    lock.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended('tenant-job:' || $1::text, 0))",
+        &[&tenant_id],
+    )
+    .await
+    .unwrap();
+    for attempt in 1..=3 {
+        let mut worker = start_worker(&p.env);
+        wait_until(
+            "the worker claiming the job",
+            Duration::from_secs(60),
+            Duration::from_millis(10),
+            || {
+                let (p, id) = (&p, job_id.clone());
+                async move {
+                    let j = job(p, &id).await;
+                    if j["state"] == "running" && j["attempts"] == attempt {
+                        Ok(())
+                    } else {
+                        Err(format!("job: {j}"))
+                    }
+                }
+            },
+        )
+        .await;
+        worker.kill().expect("SIGKILL delivered");
+        worker.wait().expect("worker reaped");
+    }
+    // Nothing stops a fourth attempt now but the limit.
+    lock.rollback().await.unwrap();
+
+    let mut last = start_worker(&p.env);
+    let tenant = p.wait_for_status(&slug, "failed").await;
+    let j = job(&p, &job_id).await;
+    last.kill().ok();
+    last.wait().ok();
+    assert_eq!(j["state"], "failed", "{j}");
+    assert_eq!(j["attempts"], 3, "no attempt beyond the limit: {j}");
+    assert!(
+        j["last_error"].as_str().unwrap_or("").contains("no attempts left"),
+        "{j}"
+    );
+    assert_eq!(tenant["status"], "failed");
+}

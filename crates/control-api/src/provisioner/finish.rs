@@ -1,0 +1,94 @@
+//! Finishing a tenant database copied from the template, in one admin session inside it:
+//! `CONNECT` revoked from `PUBLIC`, the template's objects handed to the tenant role, the
+//! migration history dated at the copy, and the first admin seeded as the tenant role.
+//!
+//! Opening a session in a new database costs a server process (fork, authentication,
+//! catalog warm-up), the largest fixed cost after the copy itself, so the job opens one
+//! and runs both of its last steps on it. The migrator runs only when the copy's history
+//! is not the whole migration set (a copy of a stale template): then, as before, on a
+//! connection of the tenant role, so the objects it creates are the tenant's.
+
+use super::{Provisioner, connect_options, ident, sql};
+use anyhow::Context;
+use migrations_tenant::Migrator;
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use sea_orm_migration::MigratorTrait;
+use secrecy::{ExposeSecret, SecretString};
+
+impl Provisioner {
+    /// A one-connection session in `db` as the admin role.
+    pub(crate) async fn session_in(&self, db: &str) -> anyhow::Result<DatabaseConnection> {
+        let mut url = url::Url::parse(self.admin_url.expose_secret())
+            .context("TENANT_DB_ADMIN_URL is not a URL")?;
+        url.set_path(db);
+        Database::connect(connect_options(&SecretString::from(url.to_string()), 1))
+            .await
+            .context("connecting to the tenant database as the admin role")
+    }
+
+    /// Only the owner (and superusers) may connect; every object in it is the owner's.
+    /// `conn` is an admin session in `db` ([`session_in`](Self::session_in)).
+    pub(crate) async fn revoke_public(
+        &self,
+        conn: &DatabaseConnection,
+        db: &str,
+        owner: &str,
+    ) -> anyhow::Result<()> {
+        conn.execute_unprepared(&format!("REVOKE ALL ON DATABASE {} FROM PUBLIC", ident(db)?))
+            .await
+            .context("revoking CONNECT from PUBLIC")?;
+        self.adopt_template_objects(conn, owner).await?;
+        self.allow_pooler_auth(conn, db).await
+    }
+
+    /// Seeds the first admin (if one is given) as the tenant role, in the admin session
+    /// `conn`, once the database holds the whole migration history; a copy that lacks some
+    /// of it is migrated first, as the tenant role ([`migrate_and_seed`](Self::migrate_and_seed)).
+    pub(crate) async fn seed_in(
+        &self,
+        conn: &DatabaseConnection,
+        db: &str,
+        role: &str,
+        password: &SecretString,
+        seed: Option<(&str, &str)>,
+    ) -> anyhow::Result<()> {
+        if !history_complete(conn).await? {
+            return self.migrate_and_seed(db, role, password, seed).await;
+        }
+        let Some((email, hash)) = seed else {
+            return Ok(());
+        };
+        // The admin can act as the role: `REASSIGN OWNED ... TO` it needed the same.
+        conn.execute_unprepared(&format!("SET ROLE {}", ident(role)?))
+            .await
+            .context("acting as the tenant role")?;
+        let seeded = migrations_tenant::seed_admin(conn, email, "Administrator", hash).await;
+        let reset = conn.execute_unprepared("RESET ROLE").await;
+        seeded.context("seeding the first admin")?;
+        reset.context("resetting the session role")?;
+        Ok(())
+    }
+}
+
+/// Whether every tenant migration is recorded in the database `conn` is in.
+async fn history_complete(conn: &DatabaseConnection) -> anyhow::Result<bool> {
+    let table = conn
+        .query_one_raw(sql(
+            "SELECT to_regclass('public.seaql_migrations') IS NOT NULL AS history",
+            vec![],
+        ))
+        .await?
+        .context("no row")?;
+    if !table.try_get::<bool>("", "history")? {
+        return Ok(false);
+    }
+    let applied: Vec<String> = conn
+        .query_all_raw(sql("SELECT version FROM seaql_migrations", vec![]))
+        .await?
+        .iter()
+        .map(|r| r.try_get::<String>("", "version"))
+        .collect::<Result<_, _>>()?;
+    Ok(Migrator::migrations()
+        .iter()
+        .all(|m| applied.iter().any(|a| a == m.name())))
+}
