@@ -8,6 +8,7 @@
 #   scripts/bench.sh --quick   fewer, shorter runs (about 3 minutes once built)
 #   scripts/bench.sh --backup [--quick]   only tenant backup/restore against bare
 #                              pg_dump/pg_restore (scripts/bench/backup.py)
+#   scripts/bench.sh --scale   N tenants on one server (SCALE_TENANTS, default 2000): scale.py
 #
 # Uses this machine's PostgreSQL and Redis (started or installed if missing), release
 # builds, wrk, pgbench and criterion; everything it creates is dropped at the end.
@@ -39,6 +40,8 @@ fi
 
 log "building release binaries and the criterion benchmarks"
 cargo build --release --quiet -p control-api -p app-api
+[ "${1:-}" != --scale ] || PG_SUPERUSER_URL=$PG_SUPERUSER_URL REDIS_URL="redis://127.0.0.1:$REDIS_PORT" \
+  exec python3 -B scripts/bench/scale.py
 cargo bench --quiet -p app-api --bench tenancy --no-run
 
 exec python3 -B scripts/bench/measure.py "$@"
