@@ -2,6 +2,7 @@
 //! `servers list`, `servers drain NAME`: the same operations as `/v1/servers`.
 
 use super::ServersCommand;
+use crate::audit;
 use crate::repo::servers;
 use crate::servers::ops::{self, NewServer};
 use crate::settings::Settings;
@@ -55,6 +56,7 @@ pub async fn run(command: ServersCommand) -> anyhow::Result<()> {
             let admin_url = SecretString::from(input.trim().to_string());
             let server = ops::add(
                 &db,
+                &audit::Context::cli(),
                 &settings.keyring,
                 NewServer {
                     name: &name,
@@ -81,7 +83,7 @@ pub async fn run(command: ServersCommand) -> anyhow::Result<()> {
             }
         }
         ServersCommand::Drain { name } => {
-            let server = ops::update(&db, &name, Some("draining"), None)
+            let server = ops::update(&db, &audit::Context::cli(), &name, Some("draining"), None)
                 .await
                 .map_err(refused)?;
             println!(

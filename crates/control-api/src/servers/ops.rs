@@ -2,8 +2,10 @@
 //! each validates its input and answers with the server's row (never its admin URL).
 
 use super::{ServerName, ServerState, check_admin_url, seal_admin_url};
+use crate::audit::{self, Action, Context, Entry};
 use crate::repo::servers::{self, DbServer};
-use sea_orm::DatabaseConnection;
+use sea_orm::{DatabaseConnection, TransactionTrait};
+use serde_json::json;
 use secrecy::SecretString;
 use tenancy_core::crypto::Keyring;
 use tenancy_core::error::FieldError;
@@ -44,9 +46,15 @@ fn capacity(raw: i64, errors: &mut Vec<FieldError>) -> Option<i32> {
     cap
 }
 
-/// Registers a server, `accepting`. A taken name is a 409.
+/// What the audit log keeps of a server: never its admin URL.
+fn audited(s: &DbServer) -> serde_json::Value {
+    json!({"server": s.name, "host": s.host, "port": s.port, "state": s.state, "capacity": s.capacity})
+}
+
+/// Registers a server, `accepting`, and records `server.add`. A taken name is a 409.
 pub(crate) async fn add(
     db: &DatabaseConnection,
+    ctx: &Context,
     keyring: &Keyring,
     new: NewServer<'_>,
 ) -> Result<DbServer, ApiError> {
@@ -72,8 +80,9 @@ pub(crate) async fn add(
         return Err(ApiError::validation(errors));
     };
     let sealed = seal_admin_url(keyring, name.as_str(), new.admin_url);
+    let txn = db.begin().await?;
     let server = servers::insert(
-        db,
+        &txn,
         name.as_str(),
         new.host,
         port,
@@ -88,13 +97,18 @@ pub(crate) async fn add(
         }
         err => err,
     })?;
+    let entry = Entry::new(Action::ServerAdd).changes(json!({"after": audited(&server)}));
+    audit::record(&txn, ctx, entry).await?;
+    txn.commit().await?;
     tracing::info!(server = %name, host = %new.host, port, capacity = cap, "database server registered");
     Ok(server)
 }
 
-/// Changes a server's state and/or capacity.
+/// Changes a server's state and/or capacity, and records `server.update` (drain included)
+/// with before and after.
 pub(crate) async fn update(
     db: &DatabaseConnection,
+    ctx: &Context,
     raw_name: &str,
     state: Option<&str>,
     new_capacity: Option<i64>,
@@ -117,9 +131,18 @@ pub(crate) async fn update(
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
-    let server = servers::update(db, name.as_str(), state.map(ServerState::as_str), cap)
+    let missing = || ApiError::not_found(format!("no database server `{name}`"));
+    let txn = db.begin().await?;
+    let before = servers::find(&txn, name.as_str()).await?.ok_or_else(missing)?;
+    let server = servers::update(&txn, name.as_str(), state.map(ServerState::as_str), cap)
         .await?
-        .ok_or_else(|| ApiError::not_found(format!("no database server `{name}`")))?;
+        .ok_or_else(missing)?;
+    let changes = audit::diff(&audited(&before), &audited(&server));
+    if changes["after"].as_object().is_some_and(|c| !c.is_empty()) {
+        let entry = Entry::new(Action::ServerUpdate).changes(changes.clone());
+        audit::record(&txn, ctx, entry.with("server", server.name.clone())).await?;
+    }
+    txn.commit().await?;
     tracing::info!(server = %name, state = %server.state, capacity = server.capacity, "database server changed");
     Ok(server)
 }

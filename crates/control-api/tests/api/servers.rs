@@ -160,6 +160,26 @@ async fn tenants_spread_by_room_for_capacity_pinned_by_server_and_never_on_a_dra
         drained.to_string(),
     ];
     bodies.push(ready.to_string());
+    // Registering and draining are audited, with the server's name and never its admin URL.
+    let audit = p.root().get("/v1/audit?per_page=100").read().await;
+    let actions: Vec<(String, String)> = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"].as_str().unwrap().starts_with("server."))
+        .map(|e| (e["action"].as_str().unwrap().to_string(), e["changes"].to_string()))
+        .collect();
+    assert!(
+        actions.iter().any(|(a, c)| a == "server.add" && c.contains("\"second\"")),
+        "{actions:?}"
+    );
+    assert!(
+        actions
+            .iter()
+            .any(|(a, c)| a == "server.update" && c.contains("draining")),
+        "{actions:?}"
+    );
+    bodies.push(audit.to_string());
     for body in &bodies {
         assert!(
             !body.contains(&secret),

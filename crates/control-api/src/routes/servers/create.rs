@@ -1,10 +1,11 @@
 //! `POST /v1/servers`: registers a database server new tenants may be placed on.
 
+use crate::audit;
 use crate::auth::SuperAdmin;
 use crate::routes::views::ServerView;
 use crate::servers::ops::{self, NewServer};
 use crate::state::AppState;
-use actix_web::{HttpResponse, post, web};
+use actix_web::{HttpRequest, HttpResponse, post, web};
 use secrecy::SecretString;
 use serde::Deserialize;
 use tenancy_core::ApiError;
@@ -48,12 +49,14 @@ pub struct CreateServer {
 #[post("/v1/servers")]
 #[tracing::instrument(skip_all)]
 pub async fn create(
-    _admin: SuperAdmin,
+    admin: SuperAdmin,
+    req: HttpRequest,
     state: web::Data<AppState>,
     body: web::Json<CreateServer>,
 ) -> Result<HttpResponse, ApiError> {
     let server = ops::add(
         &state.db,
+        &audit::Context::admin(&req, &admin),
         &state.settings.keyring,
         NewServer {
             name: &body.name,

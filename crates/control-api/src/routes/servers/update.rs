@@ -1,10 +1,11 @@
 //! `PATCH /v1/servers/{name}`: drain a server (or accept again) and change its capacity.
 
+use crate::audit;
 use crate::auth::SuperAdmin;
 use crate::routes::views::ServerView;
 use crate::servers::{ServerState, ops};
 use crate::state::AppState;
-use actix_web::{HttpResponse, patch, web};
+use actix_web::{HttpRequest, HttpResponse, patch, web};
 use serde::Deserialize;
 use tenancy_core::ApiError;
 use utoipa::ToSchema;
@@ -31,11 +32,12 @@ pub struct UpdateServer {
 #[patch("/v1/servers/{name}")]
 #[tracing::instrument(skip_all, fields(server = %path))]
 pub async fn update(
-    _admin: SuperAdmin,
+    admin: SuperAdmin,
+    req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<String>,
     body: web::Json<UpdateServer>,
 ) -> Result<HttpResponse, ApiError> {
-    let server = ops::update(&state.db, &path, body.state.as_deref(), body.capacity).await?;
+    let server = ops::update(&state.db, &audit::Context::admin(&req, &admin), &path, body.state.as_deref(), body.capacity).await?;
     Ok(HttpResponse::Ok().json(ServerView::try_from(&server)?))
 }
