@@ -29,6 +29,8 @@ fi
 log "building release binaries and the criterion benchmarks"
 cargo build --release --quiet -p control-api -p app-api
 cargo bench --quiet -p app-api --bench tenancy --no-run
+# Figure 4's baseline: a bare tokio-postgres connect and SELECT, in-process.
+cargo build --release --quiet -p app-api --example cold_connect
 
 export PG_SUPERUSER_URL REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
 exec python3 -B scripts/bench/measure.py "$@"

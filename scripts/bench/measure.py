@@ -19,7 +19,7 @@ import time
 
 import report
 from common import OUT_DIR, RESULTS, ROOT, Pg, log
-from figures_load import figure_hot_path, figure_many_tenants, figure_micro
+from figures_load import figure_hot_path, figure_many_tenants, figure_micro, figure_skewed
 from figures_tenants import figure_cold, figure_memory, figure_provisioning
 from rig import Rig
 
@@ -60,6 +60,7 @@ def measure(rig):
         rig.stop(rig.services[0])
         figure_hot_path(rig)
         figure_many_tenants(rig)
+        figure_skewed(rig)
         figure_cold(rig)
         figure_memory(rig)
     finally:
