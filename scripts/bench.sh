@@ -6,6 +6,8 @@
 #
 #   scripts/bench.sh           the full run (about 8 minutes once built)
 #   scripts/bench.sh --quick   fewer, shorter runs (about 3 minutes once built)
+#   scripts/bench.sh --scale   2,000 tenants on one server (scripts/bench/scale.py; not part
+#                              of the others; SCALE_TENANTS to change the count)
 #
 # Uses this machine's PostgreSQL and Redis (started or installed if missing), release
 # builds, wrk, pgbench and criterion; everything it creates is dropped at the end.
@@ -33,4 +35,7 @@ cargo bench --quiet -p app-api --bench tenancy --no-run
 cargo build --release --quiet -p app-api --example cold_connect
 
 export PG_SUPERUSER_URL REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
+if [ "${1:-}" = "--scale" ]; then
+  exec python3 -B scripts/bench/scale.py
+fi
 exec python3 -B scripts/bench/measure.py "$@"

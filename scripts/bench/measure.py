@@ -48,7 +48,8 @@ def measure(rig):
     """Runs the figures in the order their tenants need; the rig is cleaned up whatever fails."""
     os.makedirs(OUT_DIR, exist_ok=True)
     started = time.time()
-    rig.clean(only_own=False)
+    # Leftovers of earlier runs go first, unless another run may be live (BENCH_SWEEP=0).
+    rig.clean(only_own=os.environ.get("BENCH_SWEEP", "1") == "0")
     try:
         figure_micro(rig)
         rig.start_control()

@@ -57,7 +57,7 @@ def many_rows(many_runs, ceiling, hot64):
     rows.append(
         f"| pgbench -C, {many_runs[0]['tenants']} tenants | (a new backend per transaction) | "
         f"{med(cr):.0f} | {spread(cr)} | | | 1.00 | {med(cr) / hot64:.2f} | "
-        f"{sum(x['errors'] for x in ceiling)} | 0 % | 64 | | |")
+        f"{sum(x['errors'] for x in ceiling)} | 0 % | {many_runs[0].get('clients', 64)} | | |")
     return rows
 
 
@@ -126,6 +126,8 @@ def render(saved):
         "micro_rows": micro_rows(r["micro"], single_p50),
         "many_tenants": r["many"][0]["tenants"],
         "many_budget": r["many"][0]["budget"],
+        "many_clients": r["many"][0].get("clients", 64),
+        "skewed_clients": r["skewed"].get("clients", 64),
         "many_runs": len(r["many"][0]["runs"]),
         "many_rows": many_rows(r["many"], r["many_ceiling"],
                                med([x["rps"] for x in hp["app_64"]])),
