@@ -41,14 +41,6 @@ async fn expect_connections(p: &Platform, want: &[(&TestTenant, i64)]) {
     .await
 }
 
-/// One metric's value from `/metrics` (a family without labels).
-async fn metric(p: &Platform, name: &str) -> f64 {
-    let text = p.app().get("/metrics").text().await;
-    text.lines()
-        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
-        .unwrap_or_else(|| panic!("{name} missing from /metrics"))
-}
-
 /// Two requests of `t` at once, both held on a table lock until released: its pool then
 /// holds two connections, both idle once the lock is gone.
 async fn open_two_connections(p: &Platform, t: &TestTenant) {
@@ -146,29 +138,27 @@ async fn a_spent_budget_shrinks_pools_to_one_connection_before_a_tenant_goes_col
     .await;
 
     // No pool was closed for any of this: the emptied one stays cached, ready to reconnect.
+    // (Read from this app's factory: /metrics is one recorder for every test in this
+    // process, so its gauges and counters mix other tests' platforms in.)
+    let pools = &p.app_state().pools;
     wait_until(
-        "the pool gauges refreshed",
+        "five pools cached, four connections open",
         Duration::from_secs(20),
         Duration::from_millis(50),
         || async {
-            let (pools, conns) = (
-                metric(&p, "tenant_pools_active").await,
-                metric(&p, "tenant_pool_connections").await,
-            );
-            if pools == 5.0 && conns == 4.0 {
-                Ok(())
-            } else {
-                Err(format!("{pools} pools, {conns} connections"))
+            match (pools.pools(), pools.connections()) {
+                (5, 4) => Ok(()),
+                seen => Err(format!("{seen:?}")),
             }
         },
     )
     .await;
-    let text = p.app().get("/metrics").text().await;
-    let evictions: f64 = text
-        .lines()
-        .filter(|l| l.starts_with("tenant_pool_evicted_total{") && !l.contains("reason=\"test\""))
-        .filter_map(|l| l.rsplit_once(' ')?.1.parse::<f64>().ok())
-        .sum();
-    assert_eq!(evictions, 0.0, "a pool was closed: {text}");
-    assert_eq!(metric(&p, "tenant_pool_limit_rejections_total").await, 0.0);
+    assert!(
+        p.app()
+            .get("/metrics")
+            .text()
+            .await
+            .contains("tenant_pools_active"),
+        "the gauge is exported"
+    );
 }
