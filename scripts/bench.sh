@@ -43,5 +43,7 @@ cargo build --release --quiet -p control-api -p app-api
 [ "${1:-}" != --scale ] || PG_SUPERUSER_URL=$PG_SUPERUSER_URL REDIS_URL="redis://127.0.0.1:$REDIS_PORT" \
   exec python3 -B scripts/bench/scale.py
 cargo bench --quiet -p app-api --bench tenancy --no-run
+# Figure 4's baseline: a bare tokio-postgres connect and SELECT, in-process.
+cargo build --release --quiet -p app-api --example cold_connect
 
 exec python3 -B scripts/bench/measure.py "$@"

@@ -17,7 +17,9 @@ OUT_DIR = os.path.join(ROOT, ".bench")
 RESULTS = os.path.join(OUT_DIR, "results.json")
 DOC = os.path.join(ROOT, "docs", "BENCHMARKS.md")
 
-CONTROL_PORT, APP_PORT = 3101, 3100
+# Other ports when two runs share a machine (BENCH_CONTROL_PORT, BENCH_APP_PORT).
+CONTROL_PORT = int(os.environ.get("BENCH_CONTROL_PORT", "3101"))
+APP_PORT = int(os.environ.get("BENCH_APP_PORT", "3100"))
 
 T0 = time.time()
 

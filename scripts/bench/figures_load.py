@@ -1,6 +1,7 @@
 """Figures about the request path: 2 (criterion micro-benchmarks of the tenancy layer),
-1 (the hot path against pgbench on the same database) and 3 (many tenants round-robin
-under tight pool caps). Each stores raw numbers in rig.results and the commands it ran in
+1 (the hot path against pgbench on the same database), 3 (many tenants round-robin
+through a tight connection budget, against pgbench -C) and 3b (a Zipf load over ten
+times as many tenants as connections). Each stores raw numbers in rig.results and the commands it ran in
 rig.commands."""
 
 import json
@@ -8,7 +9,7 @@ import os
 import subprocess
 
 from common import APP_PORT, OUT_DIR, ROOT, log
-from loadtools import ConnSampler, pgbench, wrk
+from loadtools import ConnSampler, pgbench, pgbench_connect, wrk
 
 MICRO = ("slug_validation", "resolution_cache_hit", "pool_factory_hit", "jwt_verification")
 
@@ -62,18 +63,105 @@ def figure_hot_path(rig):
     ]
 
 
+def select_file(t):
+    """A pgbench script of the app's SELECT for tenant t's ticket."""
+    path = os.path.join(OUT_DIR, f"select-{t['slug']}.sql")
+    with open(path, "w") as f:
+        f.write("SELECT id, title, description, status, priority, requester_id, assignee_id, "
+                f"created_at, updated_at FROM tickets WHERE id = '{t['ticket']}' "
+                "AND (NULL::uuid IS NULL OR requester_id = NULL::uuid);\n")
+    return path
+
+
 def figure_many_tenants(rig):
-    # The figure asked for: more tenants than POOL_MAX_TENANTS. Beside it, the same load
-    # over as many tenants as fit the cap, which separates the cost of pool churn from the
-    # cost of spreading load over many databases.
-    rig.results["many"] = [round_robin(rig, rig.tenants, "all"),
-                           round_robin(rig, rig.tenants[:50], "fits")]
+    # More tenants than connections (round-robin, the worst case for any cache), beside the
+    # physical ceiling of that load: a new backend per request (pgbench -C over the same
+    # databases); and the same load over only as many tenants as the budget keeps warm.
+    n = rig.n
+    tenants = rig.tenants[: n["tenants"]]
+    budget = n["tenants"] // 2
+    # No more clients than connections: past that, requests queue for the budget itself
+    # (and time out 429), which measures the queue, not the tenants.
+    clients = min(64, budget)
+    ceiling = []
+
+    def pgbench_c(run):
+        jobs = [(t["db"], select_file(t)) for t in
+                (tenants[(run * clients + i) % len(tenants)] for i in range(clients))]
+        ceiling.append(pgbench_connect(rig.pg, jobs, n["secs"]))
+
+    rig.results["many"] = [
+        round_robin(rig, tenants, "all", budget, clients, between_runs=pgbench_c),
+        round_robin(rig, tenants[:budget], "fits", budget, clients)]
+    rig.results["many_ceiling"] = ceiling
     rig.commands["many"] = [
-        f"POOL_MAX_TENANTS=50 POOL_MAX_TOTAL=100 app-api; wrk -t 2 -c 64 -d {rig.n['secs']}s "
-        "--latency -s round-robin.lua http://127.0.0.1:3100/",
+        f"POOL_MAX_TOTAL={budget} app-api; wrk -t 2 -c {clients} -d {n['secs']}s --latency "
+        "-s round-robin.lua http://127.0.0.1:3100/",
+        f"{clients} x pgbench -n -C -M prepared -c 1 -j 1 -T {n['secs']} -f select-TENANT.sql "
+        f"TENANT_DB   # at once, {clients} of the same tenants per run (shifted by {clients} "
+        "each run)",
         "psql: SELECT count(*) FROM pg_stat_activity WHERE application_name = 'app-api' "
         "AND datname LIKE 'bench…_%'   # every 20 ms during the runs",
     ]
+
+
+def figure_skewed(rig):
+    """Zipf (s = 1) over many tenants, ten times as many as the connection budget."""
+    n = rig.n
+    tenants = rig.tenants[: n["zipf"]]
+    budget = len(tenants) // 10
+    clients = min(64, budget)
+    log(f"figure 3b: Zipf (s=1) over {len(tenants)} tenants, POOL_MAX_TOTAL={budget}")
+    script = os.path.join(OUT_DIR, "zipf.lua")
+    write_zipf_script(script, tenants)
+    app = rig.start_app(POOL_MAX_TOTAL=budget)
+    before = app.metrics()
+    runs = [wrk(f"http://127.0.0.1:{APP_PORT}/", clients, n["secs"], script=script)
+            for _ in range(n["runs"])]
+    after = app.metrics()
+    pools = after.get("tenant_pools_active", 0)
+    rig.stop(app)
+    opened = delta(before, after, "tenant_pool_connections_opened_total")
+    requests = sum(r["requests"] for r in runs)
+    rig.results["skewed"] = {
+        "tenants": len(tenants), "budget": budget, "clients": clients, "runs": runs,
+        "opened": opened,
+        "requests": requests, "hit_rate": 1 - opened / max(1, requests),
+        "pools_created": delta(before, after, "tenant_pool_created_total"),
+        "pools_active": pools,
+    }
+    rig.commands["skewed"] = [
+        f"POOL_MAX_TOTAL={budget} app-api; wrk -t 2 -c {clients} -d {n['secs']}s --latency "
+        f"-s zipf.lua http://127.0.0.1:3100/   # tenant of rank k with weight 1/k, "
+        f"{len(tenants)} tenants",
+        "hit rate = 1 - tenant_pool_connections_opened_total / requests (deltas over the runs)",
+    ]
+
+
+def write_zipf_script(path, tenants):
+    """A wrk script drawing each request's tenant from Zipf(s = 1) over the list's order."""
+    with open(path, "w") as f:
+        f.write("local tenants = {\n")
+        for t in tenants:
+            f.write(f'  {{"{t["slug"]}", "Bearer {t["token"]}", "/v1/tickets/{t["ticket"]}"}},\n')
+        f.write("}\nlocal n = #tenants\nlocal cdf = {}\nlocal sum = 0\n"
+                "for k = 1, n do sum = sum + 1 / k; cdf[k] = sum end\n"
+                "for k = 1, n do cdf[k] = cdf[k] / sum end\n"
+                "local started = 0\n"
+                "function setup(thread)\n  thread:set('seed', started * 7919 + 17)\n"
+                "  started = started + 1\nend\n"
+                "function init(args) math.randomseed(seed) end\n"
+                "function request()\n  local u = math.random()\n  local lo, hi = 1, n\n"
+                "  while lo < hi do\n    local mid = math.floor((lo + hi) / 2)\n"
+                "    if cdf[mid] < u then lo = mid + 1 else hi = mid end\n  end\n"
+                "  local t = tenants[lo]\n"
+                "  return wrk.format('GET', t[3], {['X-Tenant-Slug'] = t[1], "
+                "['Authorization'] = t[2]})\nend\n")
+
+
+def delta(before, after, prefix):
+    return sum(v for k, v in after.items() if k.startswith(prefix)) - \
+        sum(v for k, v in before.items() if k.startswith(prefix))
 
 
 def write_round_robin_script(path, tenants):
@@ -91,31 +179,34 @@ def write_round_robin_script(path, tenants):
                 "['Authorization'] = t[2]})\nend\n")
 
 
-def round_robin(rig, tenants, label):
+def round_robin(rig, tenants, label, budget, clients, between_runs=None):
     count = len(tenants)
-    log(f"figure 3: round-robin over {count} tenants, POOL_MAX_TENANTS=50, POOL_MAX_TOTAL=100")
+    log(f"figure 3: round-robin over {count} tenants, POOL_MAX_TOTAL={budget}")
     script = os.path.join(OUT_DIR, f"round-robin-{label}.lua")
     write_round_robin_script(script, tenants)
-    app = rig.start_app(POOL_MAX_TENANTS=50, POOL_MAX_TOTAL=100)
+    app = rig.start_app(POOL_MAX_TOTAL=budget)
     runs = []
     sampler = ConnSampler(rig.pg, rig.prefix)
     sampler.start()
     before = app.metrics()
-    for _ in range(rig.n["runs"]):
-        runs.append(wrk(f"http://127.0.0.1:{APP_PORT}/", 64, rig.n["secs"], script=script))
+    for run in range(rig.n["runs"]):
+        runs.append(wrk(f"http://127.0.0.1:{APP_PORT}/", clients, rig.n["secs"], script=script))
+        if between_runs:
+            sampler.paused = True
+            between_runs(run)
+            sampler.paused = False
     after = app.metrics()
     sampler.stop()
     rig.stop(app)
-
-    def delta(prefix):
-        return sum(v for k, v in after.items() if k.startswith(prefix)) - \
-            sum(v for k, v in before.items() if k.startswith(prefix))
-
+    opened = delta(before, after, "tenant_pool_connections_opened_total")
+    requests = sum(r["requests"] for r in runs)
     return {
-        "label": label, "runs": runs, "tenants": count, "peak_connections": sampler.peak,
-        "samples": sampler.samples, "pools_created": delta("tenant_pool_created_total"),
-        "pools_evicted": delta("tenant_pool_evicted_total"),
+        "label": label, "runs": runs, "tenants": count, "budget": budget, "clients": clients,
+        "peak_connections": sampler.peak, "samples": sampler.samples,
+        "pools_created": delta(before, after, "tenant_pool_created_total"),
+        "pools_evicted": delta(before, after, "tenant_pool_evicted_total"),
         "evicted_by_reason": {k: after[k] - before.get(k, 0) for k in after
                               if k.startswith("tenant_pool_evicted_total")},
-        "limit_rejections": delta("tenant_pool_limit_rejections_total"),
+        "limit_rejections": delta(before, after, "tenant_pool_limit_rejections_total"),
+        "opened": opened, "requests": requests, "hit_rate": 1 - opened / max(1, requests),
     }

@@ -1,6 +1,7 @@
 """Figures about tenants as units: 5 (provisioning against createdb + psql), 4 (the first
-request to a tenant with no pool, against a psql connect) and 6 (app-api memory). Each
-stores raw numbers in rig.results and the commands it ran in rig.commands."""
+request to a tenant with no pool, against an in-process connect and the same SELECT) and 6
+(app-api memory). Each stores raw numbers in rig.results and the commands it ran in
+rig.commands."""
 
 import concurrent.futures as cf
 import os
@@ -71,7 +72,7 @@ def figure_provisioning(rig):
 
 def figure_cold(rig):
     tenants = rig.tenants[: rig.n["cold"]]
-    log(f"figure 4: first request to {len(tenants)} tenants with no pool, vs psql connect")
+    log(f"figure 4: first request to {len(tenants)} tenants with no pool, vs a bare connect")
     app = rig.start_app()
     client = Http(APP_PORT)
     client.request("GET", "/health")  # the TCP connection is not what we time
@@ -88,17 +89,18 @@ def figure_cold(rig):
         warm.append((time.perf_counter() - t0) * 1000)
     created = app.metrics().get("tenant_pool_created_total", 0)
     rig.stop(app)
-    psql = []
-    for t in tenants:
-        t0 = time.perf_counter()
-        subprocess.run(["psql", *rig.pg.args(t["db"]), "-Atqc", "SELECT 1"], env=rig.pg.env,
-                       check=True, capture_output=True)
-        psql.append((time.perf_counter() - t0) * 1000)
-    rig.results["cold"] = {"cold": cold, "warm": warm, "psql": psql, "pools": created}
+    # The baseline in-process: a tokio-postgres connect, prepare and the same SELECT.
+    lines = "".join(f"{t['db']} {t['ticket']}\n" for t in tenants)
+    out = subprocess.run([os.path.join(rig.bin, "examples", "cold_connect"), rig.pg.base()],
+                         input=lines, env=rig.pg.env, check=True, capture_output=True,
+                         text=True).stdout
+    bare = [float(x) for x in out.split()]
+    rig.results["cold"] = {"cold": cold, "warm": warm, "bare": bare, "pools": created}
     rig.commands["cold"] = [
         "a fresh app-api; per tenant one GET /v1/tickets/{id} on a kept-alive connection, "
         "then a second one",
-        "psql -h 127.0.0.1 -U postgres -d TENANT_DB -Atqc 'SELECT 1'   # per tenant",
+        "target/release/examples/cold_connect SUPERUSER_URL < 'TENANT_DB TICKET' lines   "
+        "# in-process: tokio-postgres connect, prepare, the same SELECT, per tenant",
     ]
 
 

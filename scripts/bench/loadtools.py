@@ -25,6 +25,7 @@ def wrk(url, conns, secs, headers=None, script=None):
     argv.append(url)
     out = subprocess.run(argv, check=True, capture_output=True, text=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
     lat = dict(re.findall(r"^\s+(50|99)%\s+([\d.]+\w+)", out, re.M))
 
     def ms(v):
@@ -38,7 +39,8 @@ def wrk(url, conns, secs, headers=None, script=None):
     m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     if m:
         errors += sum(int(x) for x in m.groups())
-    return {"rps": rps, "p50": ms(lat["50"]), "p99": ms(lat["99"]), "errors": errors}
+    return {"rps": rps, "p50": ms(lat["50"]), "p99": ms(lat["99"]), "errors": errors,
+            "requests": requests}
 
 
 def pgbench(pg, db, sql_file, conns, secs):
@@ -59,6 +61,27 @@ def pgbench(pg, db, sql_file, conns, secs):
         shutil.rmtree(logdir, ignore_errors=True)
 
 
+def pgbench_connect(pg, jobs, secs):
+    """The physical ceiling of a request that needs a new backend: one `pgbench -C` (a new
+    connection per transaction) per job `(database, script)`, all at once, one client each.
+    Total tps including the reconnections, and failed transactions."""
+    procs = []
+    for db, sql_file in jobs:
+        argv = ["pgbench", "-n", "-C", "-M", "prepared", "-c", "1", "-j", "1", "-T", str(secs),
+                "-f", sql_file, "-h", pg.host, "-p", str(pg.port), "-U", pg.user, db]
+        procs.append(subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                      text=True, env=pg.env))
+    tps, failed = 0.0, 0
+    for proc in procs:
+        out, err = proc.communicate()
+        if proc.returncode != 0:
+            raise RuntimeError(f"pgbench -C failed: {err.strip()}")
+        tps += float(re.search(r"tps = ([\d.]+)", out).group(1))
+        m = re.search(r"number of failed transactions: (\d+)", out)
+        failed += int(m.group(1)) if m else 0
+    return {"rps": tps, "errors": failed}
+
+
 class ConnSampler(threading.Thread):
     """Polls pg_stat_activity for app-api's connections to this run's databases."""
 
@@ -66,6 +89,8 @@ class ConnSampler(threading.Thread):
         super().__init__(daemon=True)
         self.pg, self.prefix = pg, prefix
         self.peak, self.samples = 0, 0
+        # Set while something else (a baseline) runs between the app's runs.
+        self.paused = False
         self.halt = threading.Event()
 
     def run(self):
@@ -74,6 +99,9 @@ class ConnSampler(threading.Thread):
         proc = subprocess.Popen(["psql", *self.pg.args("postgres"), "-Atq"], env=self.pg.env,
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
         while not self.halt.is_set():
+            if self.paused:
+                time.sleep(0.02)
+                continue
             proc.stdin.write(query + ";\n")
             proc.stdin.flush()
             n = int(proc.stdout.readline().strip())

@@ -19,7 +19,7 @@ import time
 
 import report
 from common import OUT_DIR, RESULTS, ROOT, Pg, log
-from figures_load import figure_hot_path, figure_many_tenants, figure_micro
+from figures_load import figure_hot_path, figure_many_tenants, figure_micro, figure_skewed
 from figures_tenants import figure_cold, figure_memory, figure_provisioning
 from rig import Rig
 
@@ -48,7 +48,8 @@ def measure(rig):
     """Runs the figures in the order their tenants need; the rig is cleaned up whatever fails."""
     os.makedirs(OUT_DIR, exist_ok=True)
     started = time.time()
-    rig.clean(only_own=False)
+    # Leftovers of earlier runs go first, unless another run may be live (BENCH_SWEEP=0).
+    rig.clean(only_own=os.environ.get("BENCH_SWEEP", "1") == "0")
     try:
         figure_micro(rig)
         rig.start_control()
@@ -60,6 +61,7 @@ def measure(rig):
         rig.stop(rig.services[0])
         figure_hot_path(rig)
         figure_many_tenants(rig)
+        figure_skewed(rig)
         figure_cold(rig)
         figure_memory(rig)
     finally:

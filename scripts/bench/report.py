@@ -41,28 +41,43 @@ def micro_rows(mi, single_p50):
     return rows
 
 
-def many_rows(many_runs, hot64):
+def many_rows(many_runs, ceiling, hot64):
+    cr = [x["rps"] for x in ceiling]
     rows = []
     for many in many_runs:
         mr = [x["rps"] for x in many["runs"]]
         rows.append(
-            f"| {many['tenants']} | {med(mr):.0f} | {spread(mr)} | "
-            f"{med([x['p50'] for x in many['runs']]):.2f} | "
-            f"{med([x['p99'] for x in many['runs']]):.2f} | **{med(mr) / hot64:.2f}** | "
-            f"{sum(x['errors'] for x in many['runs'])} | {many['peak_connections']} "
+            f"| app-api, {many['tenants']} tenants | {many['budget']} | {med(mr):.0f} | "
+            f"{spread(mr)} | {med([x['p50'] for x in many['runs']]):.2f} | "
+            f"{med([x['p99'] for x in many['runs']]):.2f} | **{med(mr) / med(cr):.2f}** | "
+            f"{med(mr) / hot64:.2f} | {sum(x['errors'] for x in many['runs'])} | "
+            f"{100 * many['hit_rate']:.1f} % | {many['peak_connections']} "
             f"({many['samples']} samples) | {many['pools_created']:.0f} | "
-            f"{many['pools_evicted']:.0f} | {many['limit_rejections']:.0f} |")
+            f"{many['limit_rejections']:.0f} |")
+    rows.append(
+        f"| pgbench -C, {many_runs[0]['tenants']} tenants | (a new backend per transaction) | "
+        f"{med(cr):.0f} | {spread(cr)} | | | 1.00 | {med(cr) / hot64:.2f} | "
+        f"{sum(x['errors'] for x in ceiling)} | 0 % | {many_runs[0].get('clients', 64)} | | |")
     return rows
 
 
+def skewed_rows(sk, hot64):
+    r = [x["rps"] for x in sk["runs"]]
+    return [
+        f"| {sk['tenants']} | {sk['budget']} | {med(r):.0f} | {spread(r)} | "
+        f"{med([x['p50'] for x in sk['runs']]):.2f} | {med([x['p99'] for x in sk['runs']]):.2f} | "
+        f"**{med(r) / hot64:.2f}** | {100 * sk['hit_rate']:.2f} % | {sk['opened']:.0f} | "
+        f"{sk['requests']} | {sum(x['errors'] for x in sk['runs'])} |"]
+
+
 def cold_rows(cold):
-    c, w, p = cold["cold"], cold["warm"], cold["psql"]
+    c, w, b = cold["cold"], cold["warm"], cold["bare"]
     return [
         f"| first request (no pool) | {med(c):.2f} | {pct(c, 99):.2f} |",
         f"| second request (warm) | {med(w):.2f} | {pct(w, 99):.2f} |",
-        f"| psql connect + SELECT 1 | {med(p):.2f} | {pct(p, 99):.2f} |",
-        f"| **first request / psql** | **{med(c) / med(p):.2f}** | "
-        f"{pct(c, 99) / pct(p, 99):.2f} |",
+        f"| bare connect + prepare + SELECT, in-process | {med(b):.2f} | {pct(b, 99):.2f} |",
+        f"| **first request / bare** | **{med(c) / med(b):.2f}** | "
+        f"{pct(c, 99) / pct(b, 99):.2f} |",
     ]
 
 
@@ -110,14 +125,22 @@ def render(saved):
         "single_us": f"{single_p50 / 1000:.0f}",
         "micro_rows": micro_rows(r["micro"], single_p50),
         "many_tenants": r["many"][0]["tenants"],
+        "many_budget": r["many"][0]["budget"],
+        "many_clients": r["many"][0].get("clients", 64),
+        "skewed_clients": r["skewed"].get("clients", 64),
         "many_runs": len(r["many"][0]["runs"]),
-        "many_rows": many_rows(r["many"], med([x["rps"] for x in hp["app_64"]])),
+        "many_rows": many_rows(r["many"], r["many_ceiling"],
+                               med([x["rps"] for x in hp["app_64"]])),
+        "skewed_tenants": r["skewed"]["tenants"],
+        "skewed_budget": r["skewed"]["budget"],
+        "skewed_rows": skewed_rows(r["skewed"], med([x["rps"] for x in hp["app_64"]])),
         "cold_tenants": len(r["cold"]["cold"]),
         "cold_rows": cold_rows(r["cold"]),
         "provisioning_rows": provisioning_rows(r["provisioning"]),
         "memory_rows": memory_rows(r["memory"]),
     }
     for key, figure in (("hot", "hot_path"), ("micro", "micro"), ("many", "many"),
+                        ("skewed", "skewed"),
                         ("cold", "cold"), ("provisioning", "provisioning"),
                         ("memory", "memory")):
         values[f"{key}_commands"] = c[figure]

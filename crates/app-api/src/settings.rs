@@ -64,6 +64,9 @@ pub struct Settings {
     pub request_deadline: Duration,
     /// Proxies whose `Forwarded` / `X-Forwarded-*` headers are believed.
     pub trusted_proxies: TrustedProxies,
+    /// Every plan's request rate is multiplied by this (`RATE_LIMIT_SCALE`, 1 unless a load
+    /// test must drive one tenant past its plan with the limiter still on the path).
+    pub rate_limit_scale: u32,
 }
 
 impl Settings {
@@ -82,6 +85,13 @@ impl Settings {
             return Err(ConfigError::Invalid {
                 var: "POOL_MAX_TENANTS",
                 reason: "must be at least 1".into(),
+            });
+        }
+        let rate_limit_scale: u32 = config::optional(env, "RATE_LIMIT_SCALE", 1)?;
+        if !(1..=10_000).contains(&rate_limit_scale) {
+            return Err(ConfigError::Invalid {
+                var: "RATE_LIMIT_SCALE",
+                reason: "must be between 1 and 10000".into(),
             });
         }
         let app_domain = env
@@ -142,6 +152,7 @@ impl Settings {
                 config::optional(env, "REQUEST_DEADLINE_MS", 10_000)?.max(1),
             ),
             trusted_proxies: config::trusted_proxies(env)?,
+            rate_limit_scale,
         })
     }
 }

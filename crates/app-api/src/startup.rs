@@ -85,6 +85,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         directory,
         pools,
         jwt,
+        tokens: crate::auth::VerifiedTokens::new(),
         users,
         redis,
         limiter,

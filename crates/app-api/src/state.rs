@@ -1,6 +1,7 @@
 //! What every handler shares.
 
 use crate::access::UserAccess;
+use crate::auth::VerifiedTokens;
 use crate::settings::Settings;
 use crate::tenancy::rate_limit::RateLimiter;
 use crate::tenancy::{Directory, PoolFactory};
@@ -14,6 +15,7 @@ pub struct AppState {
     pub directory: Directory,
     pub pools: PoolFactory,
     pub jwt: JwtKeys,
+    pub tokens: VerifiedTokens,
     pub users: Cache<(Uuid, Uuid), UserAccess>,
     pub redis: redis::aio::ConnectionManager,
     pub limiter: RateLimiter,

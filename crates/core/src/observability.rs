@@ -5,7 +5,7 @@ pub mod catalogue;
 mod http;
 mod json;
 
-pub use http::{REQUEST_ID_HEADER, RequestIdValue, http_metrics, tag_tenant};
+pub use http::{REQUEST_ID_HEADER, RequestIdValue, count, http_metrics, tag_tenant};
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -98,9 +98,7 @@ pub struct RootSpan;
 impl tracing_actix_web::RootSpanBuilder for RootSpan {
     fn on_request_start(request: &ServiceRequest) -> tracing::Span {
         let request_id = http::assign_request_id(request);
-        let route = request
-            .match_pattern()
-            .unwrap_or_else(|| catalogue::UNMATCHED_ROUTE.to_string());
+        let route = http::route_label(request);
         tracing::info_span!(
             "HTTP request",
             request_id = %request_id,

@@ -40,12 +40,26 @@ pub(crate) struct Ticket {
     pub priority: TicketPriority,
     pub requester_id: Uuid,
     pub assignee_id: Option<Uuid>,
+    #[serde(serialize_with = "super::rfc3339")]
     pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "super::rfc3339")]
     pub updated_at: DateTime<Utc>,
 }
 
-const COLUMNS: &str =
-    "id, title, description, status, priority, requester_id, assignee_id, created_at, updated_at";
+/// The columns of a ticket, as a literal so statements can be built with `concat!`.
+macro_rules! columns {
+    () => {
+        "id, title, description, status, priority, requester_id, assignee_id, created_at, updated_at"
+    };
+}
+const COLUMNS: &str = columns!();
+
+/// The hot path's statement, built once at compile time rather than per request.
+const FIND: &str = concat!(
+    "SELECT ",
+    columns!(),
+    " FROM tickets WHERE id = $1 AND ($2::uuid IS NULL OR requester_id = $2)"
+);
 
 /// A row as a ticket; a stored status or priority outside its enum fails here (a 500 that
 /// logs the word), never silently becomes another value.
@@ -122,12 +136,7 @@ pub(crate) async fn find(
     requester: Option<Uuid>,
 ) -> Result<Option<Ticket>, ApiError> {
     let row = db
-        .query_opt(
-            &format!(
-                "SELECT {COLUMNS} FROM tickets WHERE id = $1 AND ($2::uuid IS NULL OR requester_id = $2)"
-            ),
-            &[(&id, Type::UUID), (&requester, Type::UUID)],
-        )
+        .query_opt(FIND, &[(&id, Type::UUID), (&requester, Type::UUID)])
         .await?;
     Ok(row.as_ref().map(ticket).transpose()?)
 }

@@ -29,17 +29,20 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .wrap(from_fn(resolve_tenant))
                 // Outermost, so resolution (a registry read) is inside the deadline too.
                 .wrap(from_fn(deadline::enforce))
+                // Tickets first: the router tries routes in this order, one regular
+                // expression per templated route, and `GET /v1/tickets/{id}` is the hot
+                // path. (Their paths share no prefix with the others, so order is free.)
+                .service(tickets::list::list)
+                .service(tickets::create::create)
+                .service(tickets::get::get)
+                .service(tickets::update::update)
+                .service(tickets::delete::delete)
                 .service(auth::login::login)
                 .service(tenant::get)
                 .service(users::me::me)
                 .service(users::list::list)
                 .service(users::create::create)
                 .service(users::update::update)
-                .service(tickets::list::list)
-                .service(tickets::create::create)
-                .service(tickets::get::get)
-                .service(tickets::update::update)
-                .service(tickets::delete::delete)
                 .service(comments::list)
                 .service(comments::create),
         );

@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 use tenancy_core::ApiError;
 use tenancy_core::crypto::Sealed;
 use tenancy_core::domain::{FeatureOverrides, Features, Plan, TenantSlug, TenantStatus};
+use tenancy_core::observability::catalogue::TENANT_CACHE_TOTAL;
+use tenancy_core::observability::count;
 use uuid::Uuid;
 
 /// A tenant as the app plane needs it.
@@ -148,15 +150,19 @@ impl Directory {
     /// The tenant with this slug; `None` if there is none (or it has no credentials yet).
     pub async fn lookup(&self, slug: &TenantSlug) -> Result<Entry, ApiError> {
         if let Some(hit) = self.cache.get(slug.as_str()).await {
-            metrics::counter!(tenancy_core::observability::catalogue::TENANT_CACHE_TOTAL, "result" => "hit").increment(1);
+            count(TENANT_CACHE_TOTAL, "result", "hit");
             return Ok(hit);
         }
-        metrics::counter!(tenancy_core::observability::catalogue::TENANT_CACHE_TOTAL, "result" => "miss").increment(1);
-        self.cache
-            .try_get_with(slug.as_str().to_string(), self.load(slug))
-            .await
-            // The shared error itself as the cause, so the log names what really failed.
-            .map_err(|e: Arc<ApiError>| ApiError::unavailable("the control database", e))
+        count(TENANT_CACHE_TOTAL, "result", "miss");
+        // Boxed: the miss path's future is large, and inline it would be allocated and
+        // moved with every request's, hit or not.
+        Box::pin(
+            self.cache
+                .try_get_with(slug.as_str().to_string(), self.load(slug)),
+        )
+        .await
+        // The shared error itself as the cause, so the log names what really failed.
+        .map_err(|e: Arc<ApiError>| ApiError::unavailable("the control database", e))
     }
 
     async fn load(&self, slug: &TenantSlug) -> Result<Entry, ApiError> {

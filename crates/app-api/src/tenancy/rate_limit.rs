@@ -276,12 +276,29 @@ impl RateLimiter {
     }
 }
 
+thread_local! {
+    /// `RateLimit-Policy` values by plan and rate: the same few on every response.
+    static POLICIES: std::cell::RefCell<Vec<(Plan, u32, HeaderValue)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The `RateLimit-Policy` value of a plan at a rate, built once per thread.
+fn policy_header(plan: Plan, rate: u32) -> Option<HeaderValue> {
+    POLICIES.with(|cell| {
+        let mut known = cell.borrow_mut();
+        if let Some((.., v)) = known.iter().find(|(p, r, _)| *p == plan && *r == rate) {
+            return Some(v.clone());
+        }
+        let v = HeaderValue::from_str(&format!("\"{}\";q={rate};w=1", plan.as_str())).ok()?;
+        known.push((plan, rate, v.clone()));
+        Some(v)
+    })
+}
+
 /// `RateLimit-Policy` / `RateLimit` (IETF draft-ietf-httpapi-ratelimit-headers): the plan's
 /// quota per one-second window, and what is left of it.
-fn write_headers(headers: &mut HeaderMap, plan: Plan, decision: Decision) {
-    let rate = plan.requests_per_second();
+fn write_headers(headers: &mut HeaderMap, plan: Plan, rate: u32, decision: Decision) {
     let name = plan.as_str();
-    let policy = format!("\"{name}\";q={rate};w=1");
     let state = match decision {
         Decision::Allowed {
             remaining,
@@ -295,7 +312,7 @@ fn write_headers(headers: &mut HeaderMap, plan: Plan, decision: Decision) {
         }
         Decision::Unchecked => None,
     };
-    if let Ok(v) = HeaderValue::from_str(&policy) {
+    if let Some(v) = policy_header(plan, rate) {
         headers.insert(HeaderName::from_static("ratelimit-policy"), v);
     }
     if let Some(v) = state.and_then(|s| HeaderValue::from_str(&s).ok()) {
@@ -314,30 +331,28 @@ pub async fn enforce(
         .map(|r| r.0.clone());
     let limiter = req
         .app_data::<web::Data<AppState>>()
-        .map(|s| s.limiter.clone());
-    let (Some(tenant), Some(limiter)) = (tenant, limiter) else {
+        .map(|s| (s.limiter.clone(), s.settings.rate_limit_scale));
+    let (Some(tenant), Some((limiter, scale))) = (tenant, limiter) else {
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
-    let decision = limiter
-        .check(tenant.id, tenant.plan.requests_per_second())
-        .await;
+    let rate = tenant.plan.requests_per_second().saturating_mul(scale);
+    let decision = limiter.check(tenant.id, rate).await;
     if let Decision::Limited { retry_after_secs } = decision {
         metrics::counter!("tenant_rate_limited_total").increment(1);
         let mut res = ApiError::new(
             ErrorCode::RateLimited,
             format!(
-                "the {} plan allows {} requests per second",
+                "the {} plan allows {rate} requests per second",
                 tenant.plan.as_str(),
-                tenant.plan.requests_per_second()
             ),
         )
         .retry_after(retry_after_secs)
         .error_response();
-        write_headers(res.headers_mut(), tenant.plan, decision);
+        write_headers(res.headers_mut(), tenant.plan, rate, decision);
         return Ok(req.into_response(res));
     }
     let mut res = next.call(req).await?;
-    write_headers(res.headers_mut(), tenant.plan, decision);
+    write_headers(res.headers_mut(), tenant.plan, rate, decision);
     Ok(res.map_into_boxed_body())
 }
 
@@ -361,11 +376,11 @@ mod tests {
             remaining: 7,
             reset_secs: 1,
         };
-        write_headers(&mut h, Plan::Free, d);
+        write_headers(&mut h, Plan::Free, 20, d);
         assert_eq!(h.get("ratelimit-policy").unwrap(), "\"free\";q=20;w=1");
         assert_eq!(h.get("ratelimit").unwrap(), "\"free\";r=7;t=1");
         let mut h = HeaderMap::new();
-        write_headers(&mut h, Plan::Pro, Decision::Unchecked);
+        write_headers(&mut h, Plan::Pro, 100, Decision::Unchecked);
         assert!(h.get("ratelimit").is_none());
     }
 }

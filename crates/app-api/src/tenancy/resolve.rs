@@ -29,7 +29,11 @@ pub const TENANT_HEADER: &str = "x-tenant-slug";
 pub struct ResolvedTenant(pub Arc<TenantRecord>);
 
 fn outcome(o: &'static str) {
-    metrics::counter!(tenancy_core::observability::catalogue::TENANT_RESOLUTION_TOTAL, "outcome" => o).increment(1);
+    tenancy_core::observability::count(
+        tenancy_core::observability::catalogue::TENANT_RESOLUTION_TOTAL,
+        "outcome",
+        o,
+    );
 }
 
 /// The subdomain of `host` under `domain`, if any (`acme.example.com` -> `acme`).
@@ -95,40 +99,37 @@ pub fn requested_slug(req: &HttpRequest, app_domain: Option<&str>) -> Result<Ten
         ),
     }
     .filter(|s| !s.is_empty());
-    // Not `connection_info().host()`: that believes a client's `X-Forwarded-Host`.
-    let host = tenancy_core::forwarded::host(req);
-    let sub = app_domain
-        .and_then(|d| subdomain(&host, d))
-        .map(str::to_string);
-    let path = req.extensions().get::<PathTenant>().map(|p| p.0.clone());
-    let named: Vec<(&str, String)> = [
-        ("X-Tenant-Slug header", header.map(str::to_string)),
-        ("subdomain", sub),
+    // Not `connection_info().host()`: that believes a client's `X-Forwarded-Host`. Read
+    // only when subdomains name tenants at all.
+    let sub = app_domain.and_then(|d| {
+        let host = tenancy_core::forwarded::host(req);
+        subdomain(&host, d).map(str::to_string)
+    });
+    let extensions = req.extensions();
+    let path = extensions.get::<PathTenant>().map(|p| p.0.as_str());
+    let named = [
+        ("X-Tenant-Slug header", header),
+        ("subdomain", sub.as_deref()),
         ("path", path),
-    ]
-    .into_iter()
-    .filter_map(|(source, slug)| slug.map(|s| (source, s)))
-    .collect();
-    let raw = match named.as_slice() {
-        [] => {
-            outcome("required");
-            return Err(ApiError::new(
-                ErrorCode::TenantRequired,
-                "name the tenant with the X-Tenant-Slug header, a subdomain or a /t/{slug}/v1 path",
-            ));
-        }
-        [(first_source, first), rest @ ..] => {
-            if let Some((source, other)) = rest.iter().find(|(_, s)| s != first) {
-                outcome("ambiguous");
-                return Err(ApiError::new(
-                    ErrorCode::AmbiguousTenant,
-                    format!("the {first_source} names `{first}` but the {source} names `{other}`"),
-                ));
-            }
-            first.clone()
-        }
+    ];
+    let mut named = named
+        .into_iter()
+        .filter_map(|(source, slug)| slug.map(|s| (source, s)));
+    let Some((first_source, first)) = named.next() else {
+        outcome("required");
+        return Err(ApiError::new(
+            ErrorCode::TenantRequired,
+            "name the tenant with the X-Tenant-Slug header, a subdomain or a /t/{slug}/v1 path",
+        ));
     };
-    TenantSlug::parse(&raw).map_err(|e| {
+    if let Some((source, other)) = named.find(|(_, s)| *s != first) {
+        outcome("ambiguous");
+        return Err(ApiError::new(
+            ErrorCode::AmbiguousTenant,
+            format!("the {first_source} names `{first}` but the {source} names `{other}`"),
+        ));
+    }
+    TenantSlug::parse(first).map_err(|e| {
         outcome("invalid");
         ApiError::new(ErrorCode::InvalidTenantSlug, e.to_string())
     })

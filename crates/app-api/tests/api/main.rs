@@ -13,6 +13,7 @@ mod observability;
 mod openapi;
 mod operations;
 mod pgbouncer;
+mod pool_pressure;
 mod pools;
 mod proxies;
 mod rate_limit;

@@ -11,9 +11,86 @@ use actix_web::error::InternalError;
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::OnceLock;
 use std::time::Instant;
+
+/// The count and duration handles of one (method, status) of a route.
+struct Handles {
+    method: &'static str,
+    status: u16,
+    requests: metrics::Counter,
+    duration: metrics::Histogram,
+}
+
+thread_local! {
+    /// Per worker thread, the handles of every (route, method, status) seen: a request
+    /// then records without building labels or looking its series up in the registry
+    /// (bounded: routes are patterns, methods and statuses a short list).
+    static HANDLES: RefCell<HashMap<String, Vec<Handles>>> = RefCell::new(HashMap::new());
+}
+
+thread_local! {
+    /// Per worker thread, the counters of one static label each, by (name, label, value).
+    static STATIC_COUNTERS: RefCell<Vec<(&'static str, &'static str, &'static str, metrics::Counter)>> =
+        const { RefCell::new(Vec::new()) };
+}
+
+/// Adds one to the counter `name{label="value"}`, looked up in the registry once per
+/// thread: a hot path's counter then costs an increment, not a key built and hashed per
+/// event.
+pub fn count(name: &'static str, label: &'static str, value: &'static str) {
+    STATIC_COUNTERS.with(|cell| {
+        let mut seen = cell.borrow_mut();
+        match seen
+            .iter()
+            .find(|(n, l, v, _)| *n == name && *l == label && *v == value)
+        {
+            Some((.., c)) => c.increment(1),
+            None => {
+                let c = metrics::counter!(name, label => value);
+                c.increment(1);
+                seen.push((name, label, value, c));
+            }
+        }
+    });
+}
+
+/// Counts one response and records its duration.
+fn record(route: &str, method: &'static str, status: u16, secs: f64) {
+    HANDLES.with(|cell| {
+        let mut routes = cell.borrow_mut();
+        if !routes.contains_key(route) {
+            routes.insert(route.to_string(), Vec::new());
+        }
+        let Some(seen) = routes.get_mut(route) else {
+            return;
+        };
+        let pos = match seen
+            .iter()
+            .position(|h| h.method == method && h.status == status)
+        {
+            Some(pos) => pos,
+            None => {
+                let labels = [
+                    ("method", method.to_string()),
+                    ("route", route.to_string()),
+                    ("status", status.to_string()),
+                ];
+                seen.push(Handles {
+                    method,
+                    status,
+                    requests: metrics::counter!(HTTP_REQUESTS_TOTAL, &labels),
+                    duration: metrics::histogram!(HTTP_REQUEST_DURATION_SECONDS, &labels[..2]),
+                });
+                seen.len() - 1
+            }
+        };
+        seen[pos].requests.increment(1);
+        seen[pos].duration.record(secs);
+    });
+}
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
@@ -56,6 +133,24 @@ pub(crate) fn assign_request_id(req: &ServiceRequest) -> String {
     id
 }
 
+/// The request's route pattern, the `route` label of its metrics (in request extensions).
+#[derive(Clone, Debug)]
+struct RouteLabel(String);
+
+/// The route pattern of `req` (or the unmatched label), worked out once per request: the
+/// resource map is walked with a regular expression per templated route, so the root
+/// span and the metrics share one answer.
+pub(crate) fn route_label(req: &ServiceRequest) -> String {
+    if let Some(known) = req.extensions().get::<RouteLabel>() {
+        return known.0.clone();
+    }
+    let route = req
+        .match_pattern()
+        .unwrap_or_else(|| UNMATCHED_ROUTE.to_string());
+    req.extensions_mut().insert(RouteLabel(route.clone()));
+    route
+}
+
 /// `ACCESS_LOG=false` turns the per-request line off (it is on by default).
 fn access_log_enabled() -> bool {
     static ON: OnceLock<bool> = OnceLock::new();
@@ -76,9 +171,7 @@ pub async fn http_metrics(
     let start = Instant::now();
     let method = method_label(req.method().as_str());
     // The pattern comes from the resource map, so it is known before routing runs.
-    let route = req
-        .match_pattern()
-        .unwrap_or_else(|| UNMATCHED_ROUTE.to_string());
+    let route = route_label(&req);
     let request_id = req
         .extensions()
         .get::<RequestIdValue>()
@@ -111,14 +204,9 @@ pub async fn http_metrics(
         }
     };
     let elapsed = start.elapsed();
-    let labels = [
-        ("method", method.to_string()),
-        ("route", route.clone()),
-        ("status", status.to_string()),
-    ];
-    metrics::counter!(HTTP_REQUESTS_TOTAL, &labels).increment(1);
-    metrics::histogram!(HTTP_REQUEST_DURATION_SECONDS, &labels[..2]).record(elapsed.as_secs_f64());
-    if access_log_enabled() {
+    record(&route, method, status, elapsed.as_secs_f64());
+    // The enabled check first: with the line filtered out, nothing is copied for it.
+    if access_log_enabled() && tracing::enabled!(target: "access", tracing::Level::INFO) {
         let tenant = tenant.0.borrow().clone().unwrap_or_default();
         tracing::info!(
             target: "access",

@@ -216,16 +216,15 @@ impl PoolFactory {
             self.evict(record.id, "credentials").await;
         }
         let built = AtomicBool::new(false);
-        let pool = self
-            .shared
-            .cache
-            .try_get_with(record.id, async {
-                built.store(true, Ordering::Relaxed);
-                self.build(record).map(Arc::new)
-            })
-            .await
-            // The shared error itself as the cause, so the log names what really failed.
-            .map_err(|e: Arc<ApiError>| ApiError::internal(e))?;
+        // Boxed: this future is large, and inline it would be allocated and moved with
+        // every request's, hit or not.
+        let pool = Box::pin(self.shared.cache.try_get_with(record.id, async {
+            built.store(true, Ordering::Relaxed);
+            self.build(record).map(Arc::new)
+        }))
+        .await
+        // The shared error itself as the cause, so the log names what really failed.
+        .map_err(|e: Arc<ApiError>| ApiError::internal(e))?;
         if built.load(Ordering::Relaxed) {
             // moka enforces its capacity lazily; enforce it now so POOL_MAX_TENANTS holds
             // right after a new pool (the cold path, so the cost does not matter).
