@@ -126,7 +126,8 @@ pub struct Directory {
     cache: Cache<String, Entry>,
 }
 
-const LOOKUP: &str = "SELECT t.id, t.slug, t.name, t.plan, t.features, t.status, t.db_name, t.db_role,
+const LOOKUP: &str =
+    "SELECT t.id, t.slug, t.name, t.plan, t.features, t.status, t.db_name, t.db_role,
                              t.db_password_sealed, t.db_key_version,
                              s.name AS server_name, s.host, s.port
                       FROM tenants t JOIN db_servers s ON s.name = t.server

@@ -35,7 +35,9 @@ fn refused(e: ApiError) -> anyhow::Error {
 
 pub async fn backup(slug: &str) -> anyhow::Result<()> {
     let (state, tenant) = open(slug).await?;
-    let (backup, job) = registry::backup(&state, &audit::Context::cli(), &tenant).await.map_err(refused)?;
+    let (backup, job) = registry::backup(&state, &audit::Context::cli(), &tenant)
+        .await
+        .map_err(refused)?;
     println!("backup {} of {slug}: queued (job {})", backup.id, job.id);
     follow(&state, job.id).await?;
     let done = backups::find(&state.db, backup.id)

@@ -47,7 +47,8 @@ impl Fence<'_> {
     /// the test fault hook, if any.
     pub async fn step(&self, step: Step) -> anyhow::Result<Tenant> {
         let (db, lease) = (&self.state.db, self.state.settings.job_lease);
-        let (owned, tenant) = jobs::heartbeat_and_tenant(db, self.job, step.as_str(), lease).await?;
+        let (owned, tenant) =
+            jobs::heartbeat_and_tenant(db, self.job, step.as_str(), lease).await?;
         if !owned {
             return Err(Halt::Lost.into());
         }
@@ -268,7 +269,10 @@ async fn give_up(state: &AppState, job: &Job, message: &str) -> anyhow::Result<(
 
 /// What a failed job leaves its tenant as, written in the transaction that fails the job;
 /// `Some` when the tenant changed (to be announced).
-async fn tenant_after_failure(txn: &DatabaseTransaction, job: &Job) -> anyhow::Result<Option<Tenant>> {
+async fn tenant_after_failure(
+    txn: &DatabaseTransaction,
+    job: &Job,
+) -> anyhow::Result<Option<Tenant>> {
     Ok(match job.kind {
         JobKind::Provision => tenants::mark_failed(txn, job.tenant_id, job.generation).await?,
         JobKind::Purge => None,

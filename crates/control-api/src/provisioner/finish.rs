@@ -34,9 +34,12 @@ impl Provisioner {
         db: &str,
         owner: &str,
     ) -> anyhow::Result<()> {
-        conn.execute_unprepared(&format!("REVOKE ALL ON DATABASE {} FROM PUBLIC", ident(db)?))
-            .await
-            .context("revoking CONNECT from PUBLIC")?;
+        conn.execute_unprepared(&format!(
+            "REVOKE ALL ON DATABASE {} FROM PUBLIC",
+            ident(db)?
+        ))
+        .await
+        .context("revoking CONNECT from PUBLIC")?;
         self.adopt_template_objects(conn, owner).await?;
         self.allow_pooler_auth(conn, db).await
     }

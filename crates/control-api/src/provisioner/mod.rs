@@ -110,7 +110,6 @@ impl Provisioner {
         })
     }
 
-
     /// Gives every tenant database the pooler's password lookup (`TENANT_DB_POOLER_AUTH_ROLE`).
     pub(crate) fn with_pooler_auth_role(mut self, role: Option<String>) -> Self {
         self.pooler_auth_role = role;

@@ -5,8 +5,8 @@ use super::{ServerName, ServerState, check_admin_url, seal_admin_url};
 use crate::audit::{self, Action, Context, Entry};
 use crate::repo::servers::{self, DbServer};
 use sea_orm::{DatabaseConnection, TransactionTrait};
-use serde_json::json;
 use secrecy::SecretString;
+use serde_json::json;
 use tenancy_core::crypto::Keyring;
 use tenancy_core::error::FieldError;
 use tenancy_core::{ApiError, ErrorCode};
@@ -133,7 +133,9 @@ pub(crate) async fn update(
     }
     let missing = || ApiError::not_found(format!("no database server `{name}`"));
     let txn = db.begin().await?;
-    let before = servers::find(&txn, name.as_str()).await?.ok_or_else(missing)?;
+    let before = servers::find(&txn, name.as_str())
+        .await?
+        .ok_or_else(missing)?;
     let server = servers::update(&txn, name.as_str(), state.map(ServerState::as_str), cap)
         .await?
         .ok_or_else(missing)?;

@@ -167,10 +167,17 @@ async fn tenants_spread_by_room_for_capacity_pinned_by_server_and_never_on_a_dra
         .unwrap()
         .iter()
         .filter(|e| e["action"].as_str().unwrap().starts_with("server."))
-        .map(|e| (e["action"].as_str().unwrap().to_string(), e["changes"].to_string()))
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap().to_string(),
+                e["changes"].to_string(),
+            )
+        })
         .collect();
     assert!(
-        actions.iter().any(|(a, c)| a == "server.add" && c.contains("\"second\"")),
+        actions
+            .iter()
+            .any(|(a, c)| a == "server.add" && c.contains("\"second\"")),
         "{actions:?}"
     );
     assert!(

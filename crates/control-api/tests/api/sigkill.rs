@@ -165,7 +165,10 @@ async fn a_job_whose_worker_dies_every_attempt_fails_after_its_attempts() {
     assert_eq!(j["state"], "failed", "{j}");
     assert_eq!(j["attempts"], 3, "no attempt beyond the limit: {j}");
     assert!(
-        j["last_error"].as_str().unwrap_or("").contains("no attempts left"),
+        j["last_error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("no attempts left"),
         "{j}"
     );
     assert_eq!(tenant["status"], "failed");

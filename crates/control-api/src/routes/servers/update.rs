@@ -38,6 +38,13 @@ pub async fn update(
     path: web::Path<String>,
     body: web::Json<UpdateServer>,
 ) -> Result<HttpResponse, ApiError> {
-    let server = ops::update(&state.db, &audit::Context::admin(&req, &admin), &path, body.state.as_deref(), body.capacity).await?;
+    let server = ops::update(
+        &state.db,
+        &audit::Context::admin(&req, &admin),
+        &path,
+        body.state.as_deref(),
+        body.capacity,
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(ServerView::try_from(&server)?))
 }

@@ -24,7 +24,8 @@ pub async fn create(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = super::load(&state, &path).await?;
-    let (backup, job) = registry::backup(&state, &audit::Context::admin(&req, &admin), &tenant).await?;
+    let (backup, job) =
+        registry::backup(&state, &audit::Context::admin(&req, &admin), &tenant).await?;
     Ok(HttpResponse::Accepted()
         .insert_header(("Location", format!("/v1/jobs/{}", job.id)))
         .json(BackupWithJob {
@@ -71,7 +72,13 @@ pub async fn restore(
     let tenant = super::load(&state, &path).await?;
     let backup_id = Uuid::parse_str(body.backup_id.trim())
         .map_err(|_| ApiError::field("backup_id", "must be a backup id (a UUID)"))?;
-    let (moving, job) = registry::restore(&state, &audit::Context::admin(&req, &admin), &tenant, backup_id).await?;
+    let (moving, job) = registry::restore(
+        &state,
+        &audit::Context::admin(&req, &admin),
+        &tenant,
+        backup_id,
+    )
+    .await?;
     Ok(HttpResponse::Accepted()
         .insert_header(("Location", format!("/v1/jobs/{}", job.id)))
         .json(TenantWithJob {
