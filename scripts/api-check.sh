@@ -58,7 +58,11 @@ cleanup() {
   for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
   # Tenant databases and roles carry this run's prefix; the control database is ours alone.
   psql "$PG_SUPERUSER_URL" -Atqc "SELECT datname FROM pg_database WHERE datname LIKE '${RUN}%'" 2>/dev/null |
-    while read -r db; do psql "$PG_SUPERUSER_URL" -qc "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null 2>&1 || true; done
+    while read -r db; do
+      # The provisioner's template is marked IS_TEMPLATE, which DROP DATABASE refuses.
+      psql "$PG_SUPERUSER_URL" -q -c "ALTER DATABASE \"$db\" WITH IS_TEMPLATE false" \
+        -c "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null 2>&1 || true
+    done
   psql "$PG_SUPERUSER_URL" -Atqc "SELECT rolname FROM pg_roles WHERE rolname LIKE '${RUN}%'" 2>/dev/null |
     while read -r role; do psql "$PG_SUPERUSER_URL" -qc "DROP ROLE IF EXISTS \"$role\"" >/dev/null 2>&1 || true; done
   redis-cli -p "$REDIS_PORT" --scan --pattern "${RUN}*" 2>/dev/null |
