@@ -13,8 +13,7 @@ use platform_harness::{
     wait_until,
 };
 use serde_json::{Value, json};
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -58,27 +57,8 @@ async fn expect(req: Request, status: u16) -> Value {
     res.json().await.unwrap()
 }
 
-/// Runs `control-api` with the deployment's environment, `stdin` on its standard input.
 fn cli(app: &Platform, args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_control-api"))
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("RUST_LOG", "warn")
-        .envs(&app.env)
-        .current_dir(std::env::temp_dir())
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("control-api runs");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+    crate::cli_run::control_api(app, args, stdin)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

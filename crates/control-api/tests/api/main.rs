@@ -6,6 +6,7 @@
 mod audit;
 mod auth;
 mod backups;
+mod cli_run;
 mod console;
 mod crashes;
 mod features;

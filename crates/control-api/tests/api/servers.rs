@@ -5,8 +5,6 @@
 
 use platform_harness::{LogCapture, PgServer, Platform, assert_problem, pg_connect, spawn_control};
 use serde_json::{Value, json};
-use std::io::Write;
-use std::process::{Command, Stdio};
 
 /// The tenant databases this test made on `server` (through its own superuser).
 async fn databases_on(p: &Platform, server: &PgServer) -> Vec<String> {
@@ -270,27 +268,9 @@ async fn server_requests_are_validated_and_need_a_super_admin() {
     );
 }
 
-/// Runs `control-api ARGS` with the platform's environment and `stdin`; (success, stdout).
+/// Runs `control-api ARGS` with `stdin`; (success, stdout and stderr).
 fn cli(p: &Platform, args: &[&str], stdin: &str) -> (bool, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_control-api"))
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .envs(&p.env)
-        .env("RUST_LOG", "warn")
-        .current_dir(std::env::temp_dir())
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("control-api runs");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = crate::cli_run::control_api(p, args, stdin);
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&out.stderr);
     (out.status.success(), format!("{stdout}{stderr}"))

@@ -3,18 +3,9 @@
 
 use super::{ticket, titles};
 use platform_harness::{Platform, platform};
-use std::process::Command;
 
-/// `control-api` with the platform's environment, from the temporary directory.
 fn cli(p: &Platform, args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_control-api"))
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .envs(&p.env)
-        .current_dir(std::env::temp_dir())
-        .args(args)
-        .output()
-        .expect("control-api runs")
+    crate::cli_run::control_api(p, args, "")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
