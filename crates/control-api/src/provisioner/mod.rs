@@ -358,19 +358,8 @@ impl Provisioner {
         db: &str,
         role: &str,
     ) -> anyhow::Result<()> {
-        let (d, r) = (ident(db)?, ident(role)?);
-        match self.database(tenant, db).await? {
-            Found::Ours => {
-                self.admin
-                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS {d} WITH (FORCE)"))
-                    .await
-                    .context("dropping the tenant database")?;
-            }
-            Found::Foreign => {
-                tracing::warn!(database = %db, "purge: the database is not this tenant's; left untouched");
-            }
-            Found::Absent => {}
-        }
+        let r = ident(role)?;
+        self.drop_database(tenant, db).await?;
         match self.role(tenant, role).await? {
             Found::Ours => {
                 self.admin
