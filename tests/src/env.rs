@@ -101,6 +101,7 @@ pub fn test_env(names: &TestNames) -> Env {
         ("RECONCILE_SECS", "1".into()),
         ("POOL_HEALTH_MS", "500".into()),
         ("BACKUP_DIR", names.backup_dir.display().to_string()),
+        ("MOVE_GRACE_SECS", "1".into()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))

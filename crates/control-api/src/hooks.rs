@@ -22,7 +22,7 @@ pub enum Step {
     RevokePublic,
     MigrateAndSeed,
     Activate,
-    /// The purge job's one step.
+    /// The purge job's one step; a restore's drop of the database it replaced.
     DropDatabase,
     /// The backup job's one step: dump, encrypt, write.
     Dump,
@@ -32,6 +32,17 @@ pub enum Step {
     RestoreData,
     /// Restore: the tenant switched to the new database, the old one dropped.
     SwitchDatabase,
+    /// Move: the source database made read-only and its sessions ended (then
+    /// `CreateRole` and `CreateDatabase` on the target server).
+    FenceSource,
+    /// Move: `pg_dump` of the source piped into `pg_restore` into the target.
+    CopyData,
+    /// Move: every table's row count and the migration history compared on both sides.
+    VerifyCopy,
+    /// Move: the tenant switched to the target server and database.
+    SwitchServer,
+    /// Move: after the grace period, the source database (and role) dropped.
+    DropSource,
 }
 
 impl Step {
@@ -48,6 +59,11 @@ impl Step {
             Self::VerifyBackup => "verify_backup",
             Self::RestoreData => "restore_data",
             Self::SwitchDatabase => "switch_database",
+            Self::FenceSource => "fence_source",
+            Self::CopyData => "copy_data",
+            Self::VerifyCopy => "verify_copy",
+            Self::SwitchServer => "switch_server",
+            Self::DropSource => "drop_source",
         }
     }
 }

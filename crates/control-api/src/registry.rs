@@ -1,12 +1,14 @@
 //! Every tenant operation, each in one place: register, update (name, plan, features),
-//! suspend, activate, retry, soft delete, purge, and the reconciler's re-provision. Each owns its transaction (the tenant
+//! suspend, activate, retry, soft delete, purge, move, and the reconciler's re-provision. Each owns its transaction (the tenant
 //! row locked, the move checked by `TenantStatus::can_become`, a new generation counted),
 //! its job record, its audit entry (same transaction), its queue message (after commit) and
 //! its change event. Handlers, the CLI and the reconciler call these; none writes that
 //! sequence itself.
 
 mod backups;
+mod moves;
 pub(crate) use backups::{backup, restore};
+pub(crate) use moves::move_tenant;
 
 use crate::audit::{self, Action, Context, Entry};
 use crate::entity::tenants as entity;

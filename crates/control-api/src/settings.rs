@@ -47,6 +47,9 @@ pub struct Settings {
     pub backup_dir: PathBuf,
     /// `PG_BIN_DIR`: where `pg_dump`/`pg_restore` are; `None`: `pg_config --bindir`, then `PATH`.
     pub pg_bin_dir: Option<PathBuf>,
+    /// `MOVE_GRACE_SECS`: how long a moved tenant's source database is kept (read-only)
+    /// after the switch, for app-api replicas to drop their pools to it.
+    pub move_grace: Duration,
 }
 
 /// Settings needed by commands that touch only the control database.
@@ -141,6 +144,7 @@ impl Settings {
                 .map(|d| d.trim().to_string())
                 .filter(|d| !d.is_empty())
                 .map(PathBuf::from),
+            move_grace: Duration::from_secs(config::optional(env, "MOVE_GRACE_SECS", 30)?),
         })
     }
 }

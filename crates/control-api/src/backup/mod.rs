@@ -8,6 +8,7 @@
 //! another row does not open. Both tools log in as the tenant's own role, so a backup holds
 //! exactly what the tenant owns and a restore creates everything owned by it.
 
+mod copy;
 pub(crate) mod stream;
 mod tools;
 
@@ -27,6 +28,7 @@ use tokio::io::{AsyncReadExt, BufReader, BufWriter};
 use tools::PgTools;
 use uuid::Uuid;
 
+pub(crate) use copy::{CopyFailed, CopyJob, copy};
 pub(crate) use stream::Refusal;
 
 /// Schema of the tenant's own objects that are not the tenant's data: the pooler's password

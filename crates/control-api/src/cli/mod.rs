@@ -1,11 +1,12 @@
 //! The command line: `control-api [serve]`, `worker`, `migrate`, `tenants migrate`,
-//! `tenants backup`, `tenants restore`, `servers add|list|drain`, `admin create`, `audit`.
+//! `tenants backup`, `tenants restore`, `tenants move`, `servers add|list|drain`, `admin create`, `audit`.
 
 mod admin;
 mod audit;
 mod servers;
 mod tenants_backup;
 mod tenants_migrate;
+mod tenants_move;
 
 use crate::settings::{self, Settings};
 use crate::startup::{self, Application};
@@ -98,6 +99,15 @@ pub enum TenantsCommand {
         #[arg(long)]
         backup: String,
     },
+    /// Move the tenant's database to another database server (the tenant is `moving`
+    /// meanwhile; on failure it stays on its current server); waits for it.
+    Move {
+        /// The tenant's slug.
+        slug: String,
+        /// The database server to move to (`servers list`).
+        #[arg(long)]
+        to: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -178,6 +188,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Tenants {
             command: TenantsCommand::Restore { slug, backup },
         } => tenants_backup::restore(&slug, &backup).await,
+        Command::Tenants {
+            command: TenantsCommand::Move { slug, to },
+        } => tenants_move::run(&slug, &to).await,
         Command::Servers { command } => servers::run(command).await,
         Command::Admin {
             command:

@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 const POLL: Duration = Duration::from_millis(200);
 
-async fn open(slug: &str) -> anyhow::Result<(AppState, Tenant)> {
+pub(super) async fn open(slug: &str) -> anyhow::Result<(AppState, Tenant)> {
     let mut settings = Settings::from_env(&ProcessEnv)?;
     // This process runs the job itself (below), not through an immediate-start slot.
     settings.run_worker = false;
@@ -29,7 +29,7 @@ async fn open(slug: &str) -> anyhow::Result<(AppState, Tenant)> {
     Ok((state, tenant))
 }
 
-fn refused(e: ApiError) -> anyhow::Error {
+pub(super) fn refused(e: ApiError) -> anyhow::Error {
     anyhow::anyhow!("{} ({})", e.detail, e.code.as_str())
 }
 
@@ -76,7 +76,7 @@ pub async fn restore(slug: &str, backup: &str) -> anyhow::Result<()> {
 
 /// Runs the job here (or waits for the worker that claimed it first), printing each step;
 /// an error unless it succeeded.
-async fn follow(state: &AppState, job_id: Uuid) -> anyhow::Result<()> {
+pub(super) async fn follow(state: &AppState, job_id: Uuid) -> anyhow::Result<()> {
     let watch = async {
         let mut last_step = None;
         loop {

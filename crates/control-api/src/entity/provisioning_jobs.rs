@@ -1,4 +1,4 @@
-//! A job's record: provisioning, purge, backup or restore.
+//! A job's record: provisioning, purge, backup, restore or move.
 
 use sea_orm::entity::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -27,6 +27,8 @@ pub enum JobKind {
     Backup,
     #[sea_orm(string_value = "restore")]
     Restore,
+    #[sea_orm(string_value = "move")]
+    Move,
 }
 
 /// Where a job is in its life; `succeeded`, `failed` and `cancelled` are final.
@@ -82,6 +84,13 @@ pub struct Model {
     pub step: Option<String>,
     /// The backup a `backup` job writes or a `restore` job reads.
     pub backup_id: Option<Uuid>,
+    /// Where a `move` copies from (a `restore`: the database it replaces), kept so a
+    /// resumed job knows what to fence, copy and drop.
+    pub source_server: Option<String>,
+    pub source_db: Option<String>,
+    /// Where a `move` copies to (a `restore`: the database it fills).
+    pub target_server: Option<String>,
+    pub target_db: Option<String>,
     pub lease_until: Option<DateTimeWithTimeZone>,
     pub created_at: DateTimeWithTimeZone,
     pub started_at: Option<DateTimeWithTimeZone>,

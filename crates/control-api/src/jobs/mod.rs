@@ -1,4 +1,4 @@
-//! Background jobs: provisioning, purging, backing up and restoring tenant databases. The
+//! Background jobs: provisioning, purging, backing up, restoring and moving tenant databases. The
 //! job path, in one place:
 //!
 //! - **The truth** is the job record in the control database (kind, state, attempts, step,
@@ -27,6 +27,7 @@
 //! only, never a password, hash or credential.
 
 mod backup;
+mod moves;
 mod provision;
 mod purge;
 pub(crate) mod reconcile;
@@ -36,6 +37,8 @@ pub(crate) mod supervisor;
 
 // Where the test suites name them; they live in the leaf `hooks` module.
 pub use crate::hooks::{Fault, FaultKind, Hooks, Step};
+pub(crate) use moves::target_name as move_target_name;
+pub(crate) use restore::target_name as restore_target_name;
 pub(crate) use supervisor::run_worker;
 
 use crate::queue::JobMessage;

@@ -12,7 +12,7 @@ use secrecy::SecretString;
 use tenancy_core::crypto::Sealed;
 
 /// Connections a tenant role may hold; room for several app-api replicas' pools.
-const ROLE_CONNECTION_LIMIT: u32 = 50;
+pub(super) const ROLE_CONNECTION_LIMIT: u32 = 50;
 
 /// The tenant's database password: generated and sealed on the first run, reused after.
 /// `tenant` is the row the fence just read.

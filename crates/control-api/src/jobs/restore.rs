@@ -4,6 +4,10 @@
 //! drop the old database, and only then end the job `succeeded`. Until the switch the tenant's database is never touched, so
 //! any failure leaves the tenant on its current data: the new database is dropped, the job
 //! fails at once (no retry) and the runner returns the tenant to `active`.
+//!
+//! The job records the database it replaces and the one it fills, so a job killed between
+//! its switch and the old database's drop is resumed (the tenant is on the new database at
+//! a later generation) only to finish that drop.
 
 use super::backup::leased;
 use super::runner::{Fence, Halt};
@@ -11,14 +15,16 @@ use crate::backup::{self, RestoreFailed};
 use crate::events;
 use crate::hooks::Step;
 use crate::repo::backups::{self, BackupState};
+use crate::repo::jobs::{self, Job};
 use crate::repo::tenants::{self, Tenant};
+use crate::state::AppState;
 use anyhow::{Context, bail};
 use sea_orm::TransactionTrait;
 
 /// The database a restore job fills: the role's name (the tenant's first database name)
 /// with a suffix of the job id, so every attempt of one job reuses one name and no two
 /// jobs share one.
-fn target_name(tenant: &Tenant, job_id: uuid::Uuid) -> String {
+pub(crate) fn target_name(tenant: &Tenant, job_id: uuid::Uuid) -> String {
     let suffix = format!("_r{}", &job_id.simple().to_string()[..8]);
     let base = &tenant.db_role[..tenant.db_role.len().min(63 - suffix.len())];
     format!("{base}{suffix}")
@@ -27,9 +33,16 @@ fn target_name(tenant: &Tenant, job_id: uuid::Uuid) -> String {
 #[tracing::instrument(skip_all, fields(tenant.slug = %tenant.slug, job.id = %fence.job.id, job.attempt = fence.job.attempts))]
 pub(super) async fn run(fence: &Fence<'_>, tenant: &Tenant) -> anyhow::Result<Tenant> {
     let state = fence.state;
+    if fence.past_switch(tenant) {
+        return finish_after_switch(fence).await;
+    }
     let tenant = fence.step(Step::VerifyBackup).await?;
     let server = &backup::server_of(state, &tenant).await?;
-    let target = target_name(&tenant, fence.job.id);
+    let target = fence
+        .job
+        .target_db
+        .clone()
+        .unwrap_or_else(|| target_name(&tenant, fence.job.id));
     let restored = async {
         let backup_id = fence
             .job
@@ -78,6 +91,11 @@ pub(super) async fn run(fence: &Fence<'_>, tenant: &Tenant) -> anyhow::Result<Te
             // Replicas drop their pools on this event; FORCE ends any session left behind.
             // The job succeeds only once the old database is gone (or reported left over).
             events::publish(state, &switched).await;
+            // A job killed from here on is resumed past its switch (it records the old
+            // database; one queued before it did has no plan and goes straight on).
+            if jobs::plan_of(fence.job).is_some() {
+                fence.step(Step::DropDatabase).await?;
+            }
             let dropped = leased(fence, server.drop_database(tenant.id, &tenant.db_name)).await;
             if let Err(e) = dropped {
                 tracing::warn!(database = %tenant.db_name, error = %format!("{e:#}"), "restored, but the old database was not dropped");
@@ -96,5 +114,46 @@ pub(super) async fn run(fence: &Fence<'_>, tenant: &Tenant) -> anyhow::Result<Te
             }
             Err(e.context(RestoreFailed))
         }
+    }
+}
+
+/// A restore resumed past its switch (killed before the old database was dropped): the
+/// drop, then success.
+async fn finish_after_switch(fence: &Fence<'_>) -> anyhow::Result<Tenant> {
+    let tenant = fence.step(Step::DropDatabase).await?;
+    let old = fence
+        .job
+        .source_db
+        .as_deref()
+        .context("the restore records no old database")?;
+    let server = backup::server_of(fence.state, &tenant).await?;
+    leased(fence, server.drop_database(tenant.id, old)).await?;
+    let txn = fence.state.db.begin().await?;
+    fence.succeed(&txn).await?;
+    txn.commit().await?;
+    tracing::info!(database = %old, "restore resumed after its switch; old database dropped");
+    Ok(tenant)
+}
+
+/// A restore that failed for good past its switch still drops the database it replaced.
+pub(super) async fn after_failure(state: &AppState, job: &Job) {
+    let Some(plan) = jobs::plan_of(job) else {
+        return;
+    };
+    let Ok(Some(tenant)) = tenants::find(&state.db, job.tenant_id).await else {
+        return;
+    };
+    if tenant.db_name != plan.target_db || tenant.generation <= job.generation {
+        return;
+    }
+    let dropped = async {
+        backup::server_of(state, &tenant)
+            .await?
+            .drop_database(tenant.id, &plan.source_db)
+            .await
+    }
+    .await;
+    if let Err(e) = dropped {
+        tracing::warn!(database = %plan.source_db, error = %format!("{e:#}"), "restored, but the old database was not dropped");
     }
 }

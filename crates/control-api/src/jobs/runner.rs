@@ -2,7 +2,7 @@
 //! steps, and the outcome: succeeded, retried with backoff, failed, cancelled (the tenant
 //! moved on), or deferred without spending an attempt (the tenant server is unreachable).
 
-use super::{backup, provision, purge, restore};
+use super::{backup, moves, provision, purge, restore};
 use crate::events;
 use crate::hooks::Step;
 use crate::provisioner::ForeignObject;
@@ -65,20 +65,32 @@ impl Fence<'_> {
         self.check(tenants::find(&self.state.db, self.job.tenant_id).await?)
     }
 
-    /// `found` if it is still the tenant this job works for (same status and generation).
+    /// Whether a `move` or `restore` already switched the tenant to its target: the
+    /// tenant is on the job's target database at a later generation than the job's. Such
+    /// a job, resumed, only drops what it switched away from.
+    pub fn past_switch(&self, t: &Tenant) -> bool {
+        matches!(self.job.kind, JobKind::Move | JobKind::Restore)
+            && t.generation > self.job.generation
+            && jobs::plan_of(self.job)
+                .is_some_and(|p| t.server == p.target_server && t.db_name == p.target_db)
+    }
+
+    /// `found` if it is still the tenant this job works for (same status and generation,
+    /// or past the switch of this job's move or restore).
     fn check(&self, found: Option<Tenant>) -> anyhow::Result<Tenant> {
         use TenantStatus::*;
         let want: &[TenantStatus] = match self.job.kind {
             JobKind::Provision => &[Provisioning],
             JobKind::Purge => &[Deleted],
             JobKind::Backup => &[Active, Suspended],
-            JobKind::Restore => &[Moving],
+            JobKind::Restore | JobKind::Move => &[Moving],
         };
         match found {
             None => Err(Halt::Cancelled("the tenant no longer exists".into()).into()),
             Some(t) if t.purged_at.is_some() => {
                 Err(Halt::Cancelled("the tenant was purged".into()).into())
             }
+            Some(t) if self.past_switch(&t) => Ok(t),
             Some(t) if !want.contains(&t.status) || t.generation != self.job.generation => {
                 Err(Halt::Cancelled(format!(
                     "the tenant is now {} (generation {}); this job was for {} (generation {})",
@@ -141,6 +153,7 @@ pub(crate) async fn execute(state: &AppState, job_id: Uuid) -> anyhow::Result<()
                     let secs = since_created.num_milliseconds().max(0) as f64 / 1000.0;
                     metrics::histogram!(catalogue::PROVISIONING_DURATION_SECONDS).record(secs);
                 }
+                count_move(&job, "succeeded");
                 events::publish(state, &tenant).await;
                 return Ok(());
             }
@@ -156,6 +169,7 @@ pub(crate) async fn execute(state: &AppState, job_id: Uuid) -> anyhow::Result<()
                 }
                 metrics::counter!(catalogue::PROVISIONING_JOBS_TOTAL, "outcome" => "cancelled")
                     .increment(1);
+                count_move(&job, "cancelled");
                 tracing::info!(job.id = %job.id, job.kind = ?job.kind, %reason, "job cancelled");
                 return Ok(());
             }
@@ -163,6 +177,7 @@ pub(crate) async fn execute(state: &AppState, job_id: Uuid) -> anyhow::Result<()
         }
         if err.downcast_ref::<ForeignObject>().is_some()
             || crate::backup::is_final(&err)
+            || (job.kind == JobKind::Move && moves::is_final(&err))
             || job.attempts >= job.max_attempts
         {
             return give_up(state, &job, &message).await;
@@ -203,6 +218,7 @@ async fn attempt(state: &AppState, job: &Job) -> anyhow::Result<Tenant> {
         JobKind::Purge => purge::run(&fence).await,
         JobKind::Backup => backup::run(&fence, &tenant).await,
         JobKind::Restore => restore::run(&fence, &tenant).await,
+        JobKind::Move => moves::run(&fence, &tenant).await,
     }
 }
 
@@ -240,10 +256,13 @@ async fn give_up_exhausted(state: &AppState, job_id: Uuid) -> anyhow::Result<boo
     let Some(job) = jobs::fail_exhausted(&txn, job_id, message).await? else {
         return Ok(false);
     };
+    // The tenant is still `moving` here, so the rollback sees what the job left.
+    after_switch_or_undo(state, &job).await;
     let failed = tenant_after_failure(&txn, &job).await?;
     txn.commit().await?;
     tracing::error!(job.id = %job.id, job.kind = ?job.kind, job.attempts = job.attempts, error = %message, "job failed");
     metrics::counter!(catalogue::PROVISIONING_JOBS_TOTAL, "outcome" => "failed").increment(1);
+    count_move(&job, "failed");
     if let Some(t) = failed {
         events::publish(state, &t).await;
     }
@@ -257,10 +276,12 @@ async fn give_up(state: &AppState, job: &Job, message: &str) -> anyhow::Result<(
     if !jobs::finish(&txn, job, JobState::Failed, Some(message)).await? {
         return Ok(());
     }
+    after_switch_or_undo(state, job).await;
     let failed = tenant_after_failure(&txn, job).await?;
     txn.commit().await?;
     tracing::error!(job.id = %job.id, job.kind = ?job.kind, error = %message, "job failed");
     metrics::counter!(catalogue::PROVISIONING_JOBS_TOTAL, "outcome" => "failed").increment(1);
+    count_move(&job, "failed");
     if let Some(t) = failed {
         events::publish(state, &t).await;
     }
@@ -282,7 +303,25 @@ async fn tenant_after_failure(
             }
             None
         }
-        // The tenant stays on its current database and is served again.
-        JobKind::Restore => tenants::finish_move(txn, job.tenant_id, job.generation, None).await?,
+        // The tenant stays on its current database (a move's source) and is served again.
+        JobKind::Restore | JobKind::Move => {
+            tenants::finish_move(txn, job.tenant_id, job.generation, None).await?
+        }
     })
+}
+
+/// A failed `move` rolls back (or, past its switch, finishes its source drop); a failed
+/// `restore` past its switch drops the database it replaced.
+async fn after_switch_or_undo(state: &AppState, job: &Job) {
+    match job.kind {
+        JobKind::Move => moves::undo(state, job).await,
+        JobKind::Restore => restore::after_failure(state, job).await,
+        _ => {}
+    }
+}
+
+fn count_move(job: &Job, outcome: &'static str) {
+    if job.kind == JobKind::Move {
+        metrics::counter!(catalogue::TENANT_MOVES_TOTAL, "outcome" => outcome).increment(1);
+    }
 }

@@ -23,6 +23,7 @@ use uuid::Uuid;
 
 mod credentials;
 mod finish;
+mod moves;
 mod restore;
 mod template;
 pub(crate) use credentials::generate_password;

@@ -85,14 +85,25 @@ pub(crate) async fn restore(
         return Err(refused(&current, TenantStatus::Moving));
     }
     let moving = tenants::set_status(&txn, current.id, TenantStatus::Moving).await?;
-    // One attempt: a restore that failed is reported, not retried behind the operator's back.
-    let job = jobs::insert_for_backup(
+    // A restore that failed is reported, not retried behind the operator's back (its
+    // errors are final); the second attempt is for a worker killed mid-job, whose
+    // successor resumes it (past the switch: only the old database's drop).
+    let job_id = Uuid::new_v4();
+    let plan = jobs::Plan {
+        source_server: moving.server.clone(),
+        source_db: moving.db_name.clone(),
+        target_server: moving.server.clone(),
+        target_db: crate::jobs::restore_target_name(&moving, job_id),
+    };
+    let job = jobs::insert_planned(
         &txn,
+        job_id,
         moving.id,
         JobKind::Restore,
         moving.generation,
-        1,
+        2,
         Some(backup.id),
+        &plan,
     )
     .await?;
     let entry = Entry::status(Action::TenantRestore, &current, &moving)

@@ -237,6 +237,28 @@ pub(crate) async fn finish_move(
     .await
 }
 
+/// A move of `generation` reached its switch: the tenant is `active` on database `db_name`
+/// of server `server`, at a new generation. `None` when the tenant is no longer `moving`
+/// at that generation (then nothing changes).
+pub(crate) async fn finish_move_to(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    generation: i32,
+    server: &str,
+    db_name: &str,
+) -> Result<Option<Tenant>, DbErr> {
+    Tenant::find_by_statement(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "UPDATE tenants SET status = 'active', generation = generation + 1,
+             server = $3, db_name = $4, updated_at = now()
+         WHERE id = $1 AND status = 'moving' AND generation = $2 AND purged_at IS NULL
+         RETURNING *",
+        [id.into(), generation.into(), server.into(), db_name.into()],
+    ))
+    .one(db)
+    .await
+}
+
 #[derive(FromQueryResult)]
 struct StatusCount {
     status: String,

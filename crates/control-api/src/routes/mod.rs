@@ -36,6 +36,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(tenants::backups::create)
         .service(tenants::backups::list)
         .service(tenants::backups::restore)
+        .service(tenants::moves::move_tenant)
         .service(servers::read::list)
         .service(servers::read::get)
         .service(servers::create::create)

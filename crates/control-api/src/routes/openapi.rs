@@ -25,6 +25,7 @@ use utoipa::OpenApi;
         super::tenants::backups::create,
         super::tenants::backups::list,
         super::tenants::backups::restore,
+        super::tenants::moves::move_tenant,
         super::servers::read::list,
         super::servers::read::get,
         super::servers::create::create,

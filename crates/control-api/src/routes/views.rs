@@ -69,6 +69,12 @@ pub struct JobView {
     /// The backup a `backup` job writes or a `restore` job reads.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub backup_id: Option<Uuid>,
+    /// The server a `move` copies from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_server: Option<String>,
+    /// The server a `move` copies to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target_server: Option<String>,
     pub created_at: DateTime<FixedOffset>,
     pub started_at: Option<DateTime<FixedOffset>>,
     pub finished_at: Option<DateTime<FixedOffset>>,
@@ -88,6 +94,8 @@ impl From<&Job> for JobView {
             last_error: j.last_error.clone(),
             step: j.step.clone(),
             backup_id: j.backup_id,
+            source_server: j.source_server.clone().filter(|_| j.kind == JobKind::Move),
+            target_server: j.target_server.clone().filter(|_| j.kind == JobKind::Move),
             created_at: j.created_at,
             started_at: j.started_at,
             finished_at: j.finished_at,

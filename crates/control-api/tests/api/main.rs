@@ -13,6 +13,7 @@ mod features;
 mod fencing;
 mod lifecycle;
 mod login_throttle;
+mod moves;
 mod observability;
 mod openapi;
 mod operations;

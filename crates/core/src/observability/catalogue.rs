@@ -214,8 +214,12 @@ pub const CONTROL_PLANE: &[Family] = &[
     Family {
         name: TENANT_MOVES_TOTAL,
         kind: Kind::Counter,
-        help: "Tenant database moves, by outcome.",
-        series: &[&[("outcome", "succeeded")], &[("outcome", "failed")]],
+        help: "Tenant database moves to another server, by outcome; `failed`: rolled back to the source.",
+        series: &[
+            &[("outcome", "succeeded")],
+            &[("outcome", "failed")],
+            &[("outcome", "cancelled")],
+        ],
     },
 ];
 

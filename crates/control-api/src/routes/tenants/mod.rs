@@ -7,6 +7,7 @@ pub mod get;
 pub mod jobs;
 pub mod lifecycle;
 pub mod list;
+pub mod moves;
 pub mod update;
 
 use crate::repo::tenants;
