@@ -27,10 +27,13 @@ fn finished(j: &Value) -> bool {
 /// Hangs the first process at `step` of a move, kills it there, lets a second finish.
 async fn killed_at(step: Step, second: &PgServer) {
     let at = step.as_str();
+    // Armed once the tenant is provisioned: the provisioning job has steps of these names.
     let hang = Arc::new(Fault::new(step, FaultKind::Hang));
-    let mut first = control_plane().fault(hang).spawn().await;
+    hang.disarm();
+    let mut first = control_plane().fault(hang.clone()).spawn().await;
     first.add_server("second", second, 10).await;
     let t = seeded_tenant(&first, "killed", 10).await;
+    hang.armed.store(true, std::sync::atomic::Ordering::SeqCst);
     let slug = t["slug"].as_str().unwrap();
     let body = start_move(&first, slug, "second").await;
     let id = body["job"]["id"].as_str().unwrap().to_string();
