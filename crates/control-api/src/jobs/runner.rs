@@ -281,7 +281,7 @@ async fn give_up(state: &AppState, job: &Job, message: &str) -> anyhow::Result<(
     txn.commit().await?;
     tracing::error!(job.id = %job.id, job.kind = ?job.kind, error = %message, "job failed");
     metrics::counter!(catalogue::PROVISIONING_JOBS_TOTAL, "outcome" => "failed").increment(1);
-    count_move(&job, "failed");
+    count_move(job, "failed");
     if let Some(t) = failed {
         events::publish(state, &t).await;
     }
