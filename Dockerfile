@@ -37,12 +37,16 @@ RUN apt-get update \
  && "/usr/lib/postgresql/${PG_MAJOR}/bin/pg_dump" --version \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 tenancy \
- && useradd --system --uid 10001 --gid tenancy --no-create-home --shell /usr/sbin/nologin tenancy
+ && useradd --system --uid 10001 --gid tenancy --no-create-home --shell /usr/sbin/nologin tenancy \
+ && install -d -o tenancy -g tenancy -m 0700 /var/lib/tenancy/backups
 COPY --from=build /out/control-api /out/app-api /usr/local/bin/
 USER 10001:10001
 # Listen on every interface inside the container; compose publishes to loopback only.
+# Backups go to a directory the unprivileged user owns (the default, ./backups, would be
+# under / here); compose mounts a volume on it so they outlive the container.
 ENV CONTROL_API_ADDR=0.0.0.0:3001 \
     APP_API_ADDR=0.0.0.0:3000 \
-    PG_BIN_DIR=/usr/lib/postgresql/${PG_MAJOR}/bin
+    PG_BIN_DIR=/usr/lib/postgresql/${PG_MAJOR}/bin \
+    BACKUP_DIR=/var/lib/tenancy/backups
 EXPOSE 3000 3001
 CMD ["control-api"]
