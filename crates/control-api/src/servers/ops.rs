@@ -56,14 +56,14 @@ fn taken(name: &ServerName) -> ApiError {
 }
 
 /// Registers a server, `accepting`, and records `server.add`, once its admin URL has
-/// connected with a role that may create databases and roles (`probe`). A taken name is
-/// a 409.
+/// connected with a role that may create databases and roles (`probe`); the row and the
+/// server's PostgreSQL major version. A taken name is a 409.
 pub(crate) async fn add(
     db: &DatabaseConnection,
     ctx: &Context,
     keyring: &Keyring,
     new: NewServer<'_>,
-) -> Result<DbServer, ApiError> {
+) -> Result<(DbServer, i32), ApiError> {
     let mut errors = Vec::new();
     let name = ServerName::parse(new.name)
         .map_err(|rule| errors.push(field("name", rule)))
@@ -113,7 +113,7 @@ pub(crate) async fn add(
     audit::record(&txn, ctx, entry).await?;
     txn.commit().await?;
     tracing::info!(server = %name, host = %new.host, port, capacity = cap, postgres = major, "database server registered");
-    Ok(server)
+    Ok((server, major))
 }
 
 /// Changes a server's state and/or capacity, and records `server.update` (drain included)

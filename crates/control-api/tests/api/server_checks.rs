@@ -159,6 +159,7 @@ async fn the_cli_refuses_a_wrong_password_and_registers_nothing() {
     assert_eq!(names(&listed), ["default"], "{listed}");
     let (ok, out) = add("second", second.admin_url());
     assert!(ok, "{out}");
+    assert!(out.contains("PostgreSQL 1"), "the server's version: {out}");
     assert!(!out.contains(&secret), "{out}");
     let listed = p.root().get("/v1/servers").read().await;
     assert_eq!(names(&listed), ["default", "second"], "{listed}");

@@ -55,7 +55,7 @@ pub async fn create(
     state: web::Data<AppState>,
     body: web::Json<CreateServer>,
 ) -> Result<HttpResponse, ApiError> {
-    let server = ops::add(
+    let (server, _) = ops::add(
         &state.db,
         &audit::Context::admin(&req, &admin),
         &state.settings.keyring,
