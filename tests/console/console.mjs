@@ -9,12 +9,14 @@
 //   CONSOLE_URL  control-api's base URL     APP_API_URL     app-api's base URL
 //   ADMIN_EMAIL, ADMIN_PASSWORD  a super-admin   SLUG  a slug free for this run
 //   SCREENSHOT_DIR   where the PNGs go        CHROMIUM  the browser (default /usr/bin/chromium)
-//   SCENARIO     `lifecycle` (default) or `retry` (a failed provisioning, retried: see `retry`)
+//   SCENARIO     `lifecycle` (default), `retry` (a failed provisioning, retried: see `retry`)
+//                or `backups` (back up and restore from the tenant's page: backups.mjs)
 
 import { chromium } from 'playwright-core';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { backups } from './backups.mjs';
 
 const env = (name, fallback) => {
   const v = process.env[name] ?? fallback;
@@ -384,7 +386,9 @@ async function retry() {
 
 let failed = false;
 try {
-  await (SCENARIO === 'retry' ? retry() : lifecycle());
+  const helpers = { page, shot, control, check, log, waitFor, signIn, createThroughForm, appLogin, CONSOLE, APP, SLUG, WAIT, PROPAGATION };
+  const scenarios = { lifecycle, retry, backups: () => backups(helpers) };
+  await (scenarios[SCENARIO] ?? lifecycle)();
   check(pageErrors.length === 0, `no script or CSP errors: ${pageErrors.join('; ')}`);
   log('all steps passed');
 } catch (e) {

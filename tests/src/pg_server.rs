@@ -1,7 +1,8 @@
 //! `PgServer`: an extra PostgreSQL server of the test's own, for tests that need several
 //! database servers. `initdb` and `pg_ctl` come from the installed PostgreSQL
 //! (`pg_config --bindir`); the cluster lives in a temporary directory, listens on a free
-//! port of 127.0.0.1 with trust authentication, and is stopped and removed on drop. initdb
+//! port of 127.0.0.1 with trust authentication (or, from `start_with_password`, SCRAM
+//! passwords over TCP), and is stopped and removed on drop. initdb
 //! refuses to run as root, so as root everything runs as the `postgres` OS user (`runuser`),
 //! which then owns the directory.
 
@@ -22,6 +23,8 @@ struct Cluster {
     bindir: PathBuf,
     port: u16,
     as_postgres: bool,
+    /// The `postgres` superuser's password when TCP logins need one.
+    password: Option<String>,
 }
 
 fn bindir() -> PathBuf {
@@ -51,7 +54,17 @@ fn free_port() -> u16 {
 impl PgServer {
     /// Initialises and starts a server (blocking work on the blocking pool).
     pub async fn start() -> Self {
-        let cluster = tokio::task::spawn_blocking(Cluster::init)
+        Self::start_as(None).await
+    }
+
+    /// A server whose TCP logins need a password (SCRAM); the `postgres` superuser's is
+    /// `password`. Its socket (in its own directory) still trusts, for the harness.
+    pub async fn start_with_password(password: &str) -> Self {
+        Self::start_as(Some(password.to_string())).await
+    }
+
+    async fn start_as(password: Option<String>) -> Self {
+        let cluster = tokio::task::spawn_blocking(move || Cluster::init(password))
             .await
             .expect("the PostgreSQL start-up task");
         Self {
@@ -65,9 +78,19 @@ impl PgServer {
         self.cluster.port
     }
 
-    /// A superuser URL (trust authentication: any password is accepted).
+    /// A superuser URL (with its password when the server needs one; otherwise trust
+    /// authentication accepts any).
     pub fn admin_url(&self) -> String {
-        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port())
+        self.url_as("postgres", self.cluster.password.as_deref())
+    }
+
+    /// A URL for `user` (and `password`) on this server's `postgres` database.
+    pub fn url_as(&self, user: &str, password: Option<&str>) -> String {
+        let login = match password {
+            Some(pw) => format!("{user}:{pw}"),
+            None => user.to_string(),
+        };
+        format!("postgres://{login}@127.0.0.1:{}/postgres", self.port())
     }
 
     /// Stops the server (`fast`: sessions are ended), as an outage would.
@@ -90,7 +113,7 @@ impl PgServer {
 }
 
 impl Cluster {
-    fn init() -> Self {
+    fn init(password: Option<String>) -> Self {
         let dir = std::env::temp_dir().join(format!("tt-pg-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir).expect("a temporary directory");
         let cluster = Self {
@@ -98,6 +121,7 @@ impl Cluster {
             bindir: bindir(),
             port: free_port(),
             as_postgres: is_root(),
+            password,
         };
         if cluster.as_postgres {
             let chown = Command::new("chown")
@@ -108,20 +132,30 @@ impl Cluster {
             assert!(chown.success(), "chown of the server directory failed");
         }
         let data = cluster.data();
-        cluster.run(
-            "initdb",
-            &[
-                "-D",
-                &data,
-                "-U",
-                "postgres",
-                "--auth=trust",
-                "-E",
-                "UTF8",
-                "--no-sync",
-                "--no-instructions",
-            ],
-        );
+        let mut args = vec![
+            "-D".to_string(),
+            data.clone(),
+            "-U".into(),
+            "postgres".into(),
+            "-E".into(),
+            "UTF8".into(),
+            "--no-sync".into(),
+            "--no-instructions".into(),
+        ];
+        match &cluster.password {
+            None => args.push("--auth=trust".into()),
+            Some(pw) => {
+                let file = cluster.dir.join("pwfile");
+                std::fs::write(&file, pw).expect("the password file");
+                args.extend([
+                    "--auth-local=trust".into(),
+                    "--auth-host=scram-sha-256".into(),
+                    format!("--pwfile={}", file.display()),
+                ]);
+            }
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        cluster.run("initdb", &args);
         let conf = format!(
             "\nlisten_addresses = '127.0.0.1'\nport = {}\nunix_socket_directories = '{}'\n\
              fsync = off\nsynchronous_commit = off\nfull_page_writes = off\nmax_connections = 60\n\

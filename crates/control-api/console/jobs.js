@@ -15,7 +15,17 @@ const STEPS = {
     ['activate', 'Mark the tenant active'],
   ],
   purge: [['drop_database', 'Drop the database and its role']],
+  backup: [['dump', 'Dump, encrypt and write the backup file']],
+  restore: [
+    ['verify_backup', 'Verify the backup file'],
+    ['create_database', 'Create a fresh database'],
+    ['restore_data', 'Load the backup’s data'],
+    ['migrate_and_seed', 'Bring the schema up to date'],
+    ['switch_database', 'Switch the tenant to the restored database'],
+  ],
 };
+
+const TITLES = { provision: 'Provisioning job', purge: 'Purge job', backup: 'Backup job', restore: 'Restore job' };
 
 const FINAL = new Set(['succeeded', 'failed', 'cancelled']);
 const POLL_MS = 600;
@@ -50,7 +60,7 @@ export function stepList(job) {
 export function jobCard(job) {
   return h('section', { class: 'job card', 'data-job': job.id, 'data-state': job.state },
     h('div', { class: 'job-head' },
-      h('h3', {}, `${job.kind === 'purge' ? 'Purge' : 'Provisioning'} job`),
+      h('h3', {}, TITLES[job.kind] ?? `${job.kind} job`),
       badge(job.state)),
     h('dl', { class: 'facts facts-inline' },
       h('div', {}, h('dt', {}, 'Attempts'), h('dd', {}, `${job.attempts} of ${job.max_attempts}`)),

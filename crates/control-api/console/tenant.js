@@ -1,9 +1,10 @@
-// One tenant: its facts, features, jobs and audit entries, and the lifecycle actions its
+// One tenant: its facts, features, jobs, backups and audit entries, and the lifecycle actions its
 // status allows. A refusal (say a 409 because another operator moved it first) is shown
 // with the API's title and detail, and the page is re-read so it shows the truth.
 
 import { api, capabilities, Problem, withQuery } from './api.js';
 import { auditTable } from './audit.js';
+import { backupsSection } from './backups.js';
 import { badge, busy, field, fill, h, notice, pageHeader, setFieldError, when } from './dom.js';
 import { isFinal, jobCard, watchJob } from './jobs.js';
 
@@ -42,6 +43,7 @@ export async function renderTenant(page, [slug]) {
     else watchJob(slot, job).then(() => page.isConnected && rerender()).catch(() => {});
   }
 
+  if (tenant.status !== 'deleted') page.append(await backupsSection(tenant, rerender));
   page.append(await auditSection(tenant, caps));
   page.append(purgeZone(tenant, status, page));
 }

@@ -30,7 +30,7 @@ pub struct TenantRecord {
     pub sealed: Sealed,
     /// The database server the tenant's database lives on, and where apps reach it.
     pub server: DbServer,
-    /// Changes when credentials, plan or server change (the pool must then be rebuilt).
+    /// Changes when credentials, plan, server or database change (the pool must then be rebuilt).
     pub fingerprint: u64,
 }
 
@@ -77,6 +77,8 @@ impl TenantRecord {
         // Not the name or the features: neither changes how the pool is built.
         profile.plan.as_str().hash(&mut h);
         server.hash(&mut h);
+        // A restore or move switches databases: a pool to the old one must not be reused.
+        db_name.hash(&mut h);
         Self {
             id,
             slug,

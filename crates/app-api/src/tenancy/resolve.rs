@@ -135,6 +135,17 @@ pub fn requested_slug(req: &HttpRequest, app_domain: Option<&str>) -> Result<Ten
     })
 }
 
+/// Whether the request only reads the tenant's database: the safe methods, and login
+/// (which checks a password and writes nothing).
+fn reads_only(req: &ServiceRequest) -> bool {
+    use actix_web::http::Method;
+    match *req.method() {
+        Method::GET | Method::HEAD => true,
+        Method::POST => req.path() == "/v1/auth/login",
+        _ => false,
+    }
+}
+
 /// Resolves the tenant and refuses any that may not be served.
 pub async fn resolve_tenant(
     req: ServiceRequest,
@@ -162,11 +173,14 @@ pub async fn resolve_tenant(
             .retry_after(2)
             .into());
         }
+        // The source database stays readable while it is copied (the server itself makes
+        // it read-only), so only what would write waits for the move to end.
+        TenantStatus::Moving if reads_only(&req) => {}
         TenantStatus::Moving => {
             outcome("moving");
             return Err(ApiError::new(
                 ErrorCode::TenantMoving,
-                "the tenant's database is being moved or restored",
+                "the tenant's database is being moved or restored; it can be read, not written",
             )
             .retry_after(5)
             .into());

@@ -9,6 +9,7 @@ mod dashboards;
 mod features;
 mod login_flood;
 mod login_throttle;
+mod moving;
 mod observability;
 mod openapi;
 mod operations;

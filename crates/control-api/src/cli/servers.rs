@@ -54,7 +54,7 @@ pub async fn run(command: ServersCommand) -> anyhow::Result<()> {
                 .read_to_string(&mut input)
                 .context("reading the admin URL from standard input")?;
             let admin_url = SecretString::from(input.trim().to_string());
-            let server = ops::add(
+            let (server, major) = ops::add(
                 &db,
                 &audit::Context::cli(),
                 &settings.keyring,
@@ -69,7 +69,7 @@ pub async fn run(command: ServersCommand) -> anyhow::Result<()> {
             .await
             .map_err(refused)?;
             println!(
-                "database server {} ({}:{}) registered, accepting up to {} tenants",
+                "database server {} ({}:{}, PostgreSQL {major}) registered, accepting up to {} tenants",
                 server.name, server.host, server.port, server.capacity
             );
         }

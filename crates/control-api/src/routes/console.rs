@@ -37,6 +37,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     asset!("tenant.js", JS),
     asset!("servers.js", JS),
     asset!("audit.js", JS),
+    asset!("backups.js", JS),
     asset!("style.css", CSS),
     asset!("favicon.svg", SVG),
 ];

@@ -10,6 +10,7 @@
 pub(crate) mod name;
 pub(crate) mod ops;
 mod placement;
+pub(crate) mod probe;
 
 pub(crate) use name::ServerName;
 pub(crate) use placement::place;

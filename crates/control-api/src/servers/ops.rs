@@ -1,7 +1,7 @@
 //! The server registry's operations, shared by `/v1/servers` and `control-api servers`:
 //! each validates its input and answers with the server's row (never its admin URL).
 
-use super::{ServerName, ServerState, check_admin_url, seal_admin_url};
+use super::{ServerName, ServerState, check_admin_url, probe, seal_admin_url};
 use crate::audit::{self, Action, Context, Entry};
 use crate::repo::servers::{self, DbServer};
 use sea_orm::{DatabaseConnection, TransactionTrait};
@@ -51,13 +51,19 @@ fn audited(s: &DbServer) -> serde_json::Value {
     json!({"server": s.name, "host": s.host, "port": s.port, "state": s.state, "capacity": s.capacity})
 }
 
-/// Registers a server, `accepting`, and records `server.add`. A taken name is a 409.
+fn taken(name: &ServerName) -> ApiError {
+    ApiError::conflict(format!("database server `{name}` already exists"))
+}
+
+/// Registers a server, `accepting`, and records `server.add`, once its admin URL has
+/// connected with a role that may create databases and roles (`probe`); the row and the
+/// server's PostgreSQL major version. A taken name is a 409.
 pub(crate) async fn add(
     db: &DatabaseConnection,
     ctx: &Context,
     keyring: &Keyring,
     new: NewServer<'_>,
-) -> Result<DbServer, ApiError> {
+) -> Result<(DbServer, i32), ApiError> {
     let mut errors = Vec::new();
     let name = ServerName::parse(new.name)
         .map_err(|rule| errors.push(field("name", rule)))
@@ -79,6 +85,14 @@ pub(crate) async fn add(
     let (Some(name), Some(port), Some(cap), true) = (name, port, cap, errors.is_empty()) else {
         return Err(ApiError::validation(errors));
     };
+    // A taken name is refused before the server is asked anything (the insert below
+    // still decides a race).
+    if servers::find(db, name.as_str()).await?.is_some() {
+        return Err(taken(&name));
+    }
+    let major = probe::check(new.admin_url)
+        .await
+        .map_err(|why| ApiError::validation(vec![field("admin_url", why)]))?;
     let sealed = seal_admin_url(keyring, name.as_str(), new.admin_url);
     let txn = db.begin().await?;
     let server = servers::insert(
@@ -92,16 +106,14 @@ pub(crate) async fn add(
     )
     .await
     .map_err(|e| match ApiError::from(e) {
-        err if err.code == ErrorCode::Conflict => {
-            ApiError::conflict(format!("database server `{name}` already exists"))
-        }
+        err if err.code == ErrorCode::Conflict => taken(&name),
         err => err,
     })?;
     let entry = Entry::new(Action::ServerAdd).changes(json!({"after": audited(&server)}));
     audit::record(&txn, ctx, entry).await?;
     txn.commit().await?;
-    tracing::info!(server = %name, host = %new.host, port, capacity = cap, "database server registered");
-    Ok(server)
+    tracing::info!(server = %name, host = %new.host, port, capacity = cap, postgres = major, "database server registered");
+    Ok((server, major))
 }
 
 /// Changes a server's state and/or capacity, and records `server.update` (drain included)

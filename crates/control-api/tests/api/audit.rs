@@ -6,6 +6,7 @@
 
 mod append_only;
 mod filters;
+mod servers;
 
 use control_api::jobs::{Fault, FaultKind, Step};
 use platform_harness::{

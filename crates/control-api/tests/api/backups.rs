@@ -2,6 +2,7 @@
 //! plane, backups and restores through the control API and the CLI, files checked on disk.
 
 mod cli;
+mod old_tools;
 mod secrets;
 
 use control_api::jobs::{Fault, FaultKind, Step};

@@ -204,3 +204,10 @@ async fn an_operator_sees_a_failed_provisioning_step_and_retries_it_in_a_real_br
     let slug = app.slug("retry");
     run_browser(&app, &slug, "retry", Some(&|| fault.disarm())).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_backs_up_and_restores_a_tenant_from_its_page_in_a_real_browser() {
+    let app = spawn_platform().await;
+    let slug = app.slug("restore");
+    run_browser(&app, &slug, "backups", None).await;
+}

@@ -24,6 +24,7 @@ mod recovery;
 mod redaction;
 mod revocation;
 mod secrets;
+mod server_checks;
 mod servers;
 mod sigkill;
 mod startup;

@@ -6,6 +6,9 @@ use super::{ApiError, Cause, ErrorCode};
 /// How long a client should wait before retrying after a database said "not now".
 const DB_RETRY_AFTER_SECS: u64 = 1;
 
+/// `Retry-After` for a write refused by a database fenced for a move: a move takes seconds.
+const MOVING_RETRY_AFTER_SECS: u64 = 5;
+
 /// Classifies a database error by its 5-character SQLSTATE, the one place either plane turns a
 /// database failure into an answer (the control plane passes sea-orm's code here too).
 /// What a client's data caused is 4xx; a database that is full, down or gone is 429/503 with
@@ -24,6 +27,13 @@ pub fn from_sqlstate(code: &str, cause: impl Into<Cause>) -> ApiError {
             ErrorCode::ValidationFailed,
             "the request contains a value the database cannot store",
         ),
+        // A read-only database: the server fenced it for a move or restore, and a replica
+        // that has not heard of it yet tried to write.
+        "25006" => ApiError::new(
+            ErrorCode::TenantMoving,
+            "the tenant's database is read-only while it is moved; retry shortly",
+        )
+        .retry_after(MOVING_RETRY_AFTER_SECS),
         "53300" => ApiError::new(
             ErrorCode::ConnectionLimit,
             "the database has no connection to spare; retry shortly",

@@ -34,14 +34,15 @@ pub struct CreateServer {
     pub capacity: Option<i64>,
 }
 
-/// Registers a database server, `accepting` new tenants.
+/// Registers a database server, `accepting` new tenants, after checking its admin URL
+/// connects (5 s at most) with a role that may create databases and roles.
 #[utoipa::path(
     operation_id = "create_server",
     request_body = CreateServer,
     responses(
         (status = 201, body = ServerView, headers(("Location" = String, description = "The server: `/v1/servers/{name}`"))),
         (status = 409, description = "a server with this name exists"),
-        (status = 422, description = "validation_failed"),
+        (status = 422, description = "validation_failed: a malformed field, or an admin URL that does not connect with a role that may create databases and roles on PostgreSQL 15+"),
     ),
     security(("bearer" = [])),
     tag = "servers"
@@ -54,7 +55,7 @@ pub async fn create(
     state: web::Data<AppState>,
     body: web::Json<CreateServer>,
 ) -> Result<HttpResponse, ApiError> {
-    let server = ops::add(
+    let (server, _) = ops::add(
         &state.db,
         &audit::Context::admin(&req, &admin),
         &state.settings.keyring,
