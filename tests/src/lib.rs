@@ -39,8 +39,8 @@ pub use logs::LogCapture;
 pub use metrics::assert_families_described;
 pub use pg_server::PgServer;
 pub use platform::{
-    Builder, Platform, ROOT_EMAIL, ROOT_PASSWORD, control_plane, platform, spawn_control,
-    spawn_platform,
+    AppReplica, Builder, Platform, ROOT_EMAIL, ROOT_PASSWORD, control_plane, platform,
+    spawn_control, spawn_platform,
 };
 pub use store::{pg_connect, redis_dump};
 pub use tenants::{TENANT_ADMIN_PASSWORD, TestTenant, USER_PASSWORD};

@@ -96,6 +96,13 @@ impl Builder {
     }
 }
 
+/// A further app-api replica ([`Platform::another_app`]).
+pub struct AppReplica {
+    /// Its API, anonymous and for no tenant yet.
+    pub api: Api,
+    _process: AppProcess,
+}
+
 pub struct Platform {
     pub names: TestNames,
     /// The environment both planes booted from (secrets included: tests sign tokens with them).
@@ -161,6 +168,15 @@ impl Platform {
             app: None,
             control,
             _cleanup: self._cleanup.clone(),
+        }
+    }
+
+    /// Another app-api replica on this deployment's registry and Redis; aborted when dropped.
+    pub async fn another_app(&self) -> AppReplica {
+        let process = AppProcess::start(&self.env).await;
+        AppReplica {
+            api: Api::new(process.port()),
+            _process: process,
         }
     }
 

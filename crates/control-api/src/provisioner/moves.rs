@@ -8,6 +8,10 @@ use sea_orm::{ConnectionTrait, DatabaseConnection};
 use tenancy_core::sea_orm_error::sqlstate_of;
 use uuid::Uuid;
 
+/// How long the fence waits for a busy session of the source to finish its statement
+/// before ending it mid-statement.
+const FENCE_PATIENCE: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// SQLSTATE 2BP01: the role still owns (or is granted) something and cannot be dropped.
 const DEPENDENT_OBJECTS_STILL_EXIST: &str = "2BP01";
 
@@ -21,7 +25,10 @@ pub(crate) struct Contents {
 
 impl Provisioner {
     /// Makes `db` refuse writes at the server: every new session starts read-only, and
-    /// every current one (an app-api replica that missed the change event) is ended.
+    /// every current one (an app-api replica that missed the change event) is ended. A
+    /// session is ended between statements when it gets there within [`FENCE_PATIENCE`]
+    /// (a read in flight then completes; the pool sees the closed connection at its next
+    /// checkout), any session still busy after that is ended where it is.
     pub(crate) async fn fence_database(&self, db: &str) -> anyhow::Result<()> {
         let d = ident(db)?;
         self.admin
@@ -30,15 +37,29 @@ impl Provisioner {
             ))
             .await
             .context("making the source database read-only")?;
-        self.admin
-            .execute_raw(sql(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-                 WHERE datname = $1 AND pid <> pg_backend_pid()",
-                vec![db.into()],
-            ))
-            .await
-            .context("ending the source database's sessions")?;
-        Ok(())
+        let deadline = tokio::time::Instant::now() + FENCE_PATIENCE;
+        loop {
+            let any = tokio::time::Instant::now() >= deadline;
+            let left = self
+                .admin
+                .query_one_raw(sql(
+                    "WITH ended AS (
+                         SELECT pid, pg_terminate_backend(pid) FROM pg_stat_activity
+                         WHERE datname = $1 AND pid <> pg_backend_pid() AND (state = 'idle' OR $2))
+                     SELECT count(*) AS left FROM pg_stat_activity
+                     WHERE datname = $1 AND pid <> pg_backend_pid()
+                       AND pid NOT IN (SELECT pid FROM ended)",
+                    vec![db.into(), any.into()],
+                ))
+                .await
+                .context("ending the source database's sessions")?
+                .context("no row")?
+                .try_get::<i64>("", "left")?;
+            if left == 0 || any {
+                return Ok(());
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
     }
 
     /// Undoes [`fence_database`](Self::fence_database) (nothing when `db` is gone).

@@ -3,6 +3,7 @@
 //! dropped after the grace period, the refusals (404, 409, 422).
 
 mod faults;
+mod load;
 
 use platform_harness::{
     PgServer, Platform, TENANT_ADMIN_PASSWORD, assert_problem, pg_connect, spawn_control,
