@@ -8,6 +8,8 @@
 #   scripts/bench.sh --quick   fewer, shorter runs (about 3 minutes once built)
 #   scripts/bench.sh --backup [--quick]   only tenant backup/restore against bare
 #                              pg_dump/pg_restore (scripts/bench/backup.py)
+#   scripts/bench.sh --move [--quick]     only moving a tenant to a second server (started
+#                              here) against a bare pg_dump -Fc | pg_restore (scripts/bench/move.py)
 #   scripts/bench.sh --scale   N tenants on one server (SCALE_TENANTS, default 2000): scale.py
 #
 # Uses this machine's PostgreSQL and Redis (started or installed if missing), release
@@ -36,6 +38,13 @@ if [ "${1:-}" = --backup ]; then
   log "building release binaries"
   cargo build --release --quiet -p control-api -p app-api
   exec python3 -B scripts/bench/backup.py "$@"
+fi
+if [ "${1:-}" = --move ]; then
+  shift
+  ensure_tools pg_dump:postgresql-client pg_restore:postgresql-client
+  log "building release binaries"
+  cargo build --release --quiet -p control-api -p app-api
+  exec python3 -B scripts/bench/move.py "$@"
 fi
 
 log "building release binaries and the criterion benchmarks"
