@@ -4,6 +4,7 @@
 pub mod admins;
 pub(crate) mod audit;
 pub(crate) mod backups;
+mod job_plans;
 pub(crate) mod jobs;
 pub(crate) mod servers;
 pub(crate) mod tenants;
