@@ -11,7 +11,7 @@ use std::time::Duration;
 const ROUNDS: u64 = 6;
 const PER_ROUND: usize = 2;
 
-fn start_worker(env: &Env) -> Child {
+pub(crate) fn start_worker(env: &Env) -> Child {
     Command::new(env!("CARGO_BIN_EXE_control-api"))
         .arg("worker")
         .envs(env)

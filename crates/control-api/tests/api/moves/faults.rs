@@ -2,7 +2,8 @@
 //! the tenant ends on exactly one server with all its data and no database left behind),
 //! a step failing until the attempts are spent and a worker killed on the last attempt
 //! (both roll back: the tenant stays on its source, writable, the target gone), and a
-//! restore killed between its switch and its old database's drop.
+//! restore killed between its switch and its old database's drop. One real worker process
+//! is killed with SIGKILL mid-copy, orphaning its `pg_dump` and `pg_restore`.
 
 use super::{counts, leftovers, move_to, seeded_tenant, start_move};
 use control_api::jobs::{Fault, FaultKind, Step};
@@ -194,4 +195,46 @@ async fn a_restore_killed_between_its_switch_and_its_drop_drops_the_old_database
         counts(&pg_admin_url(), switched["db_name"].as_str().unwrap()).await,
         (3, 9)
     );
+}
+
+/// A real `control-api worker` process killed with SIGKILL while it copies: its `pg_dump`
+/// and `pg_restore` are orphaned mid-copy, nothing cleans up. Another worker resumes the
+/// move (the target made afresh ends the orphan's session) and it converges.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_process_killed_with_sigkill_mid_copy_is_resumed_by_another() {
+    let p = control_plane().without_worker().spawn().await;
+    let second = PgServer::start().await;
+    p.add_server("second", &second, 10).await;
+    let slug = p.slug("sigkill");
+    let res = p
+        .create_tenant_placed(
+            &slug,
+            "pro",
+            platform_harness::TENANT_ADMIN_PASSWORD,
+            Some("default"),
+        )
+        .await;
+    assert_eq!(res.status(), 202);
+    let mut worker = crate::sigkill::start_worker(&p.env);
+    let t = p.wait_for_status(&slug, "active").await;
+    // Enough rows that the copy takes a while.
+    super::seed(&p.pg(t["db_name"].as_str().unwrap()).await, 20_000).await;
+    let body = start_move(&p, &slug, "second").await;
+    let id = body["job"]["id"].as_str().unwrap().to_string();
+    p.wait_for_job(&id, |j| j["step"] == "copy_data").await;
+    worker.kill().expect("SIGKILL delivered");
+    worker.wait().expect("worker reaped");
+
+    let mut last = crate::sigkill::start_worker(&p.env);
+    let job = p.wait_for_job(&id, finished).await;
+    last.kill().ok();
+    last.wait().ok();
+    assert_eq!(job["state"], "succeeded", "{job}");
+    assert!(job["attempts"].as_i64() > Some(1), "{job}");
+    let now = p.root().get(&format!("/v1/tenants/{slug}")).read().await;
+    assert_eq!(now["server"], "second", "{now}");
+    let db = now["db_name"].as_str().unwrap().to_string();
+    assert_eq!(counts(&second.admin_url(), &db).await, (20_000, 60_000));
+    assert_eq!(leftovers(&p, &pg_admin_url()).await, (vec![], vec![]));
+    assert_eq!(leftovers(&p, &second.admin_url()).await.0, vec![db]);
 }
