@@ -11,6 +11,7 @@ measured in the same run. Writes .bench/scale.json and prints a Markdown summary
   memory          app-api VmRSS before and after one request to each tenant (records cached)
   migrate         `control-api tenants migrate` with nothing pending (repeated);
                   baseline: psql over every database reading seaql_migrations, 4 at a time;
+                  (and once with SCALE_BEFORE_CONTROL_API, an earlier build, if set);
                   then with one pending migration (a copy of the workspace in /tmp with one
                   extra tenant migration, built for the run, never shipped, deleted after);
                   baseline: psql running the same ALTER TABLE over every database
@@ -169,6 +170,10 @@ def run(rig, n, workdir):
     extra = build_extra_binary(rig, workdir)
     rig.start_control()
     rig.control_login()
+    # The one server holds every tenant of the run: its default capacity (1,000) would
+    # refuse the rest with 409.
+    rig.pg.sql(f"UPDATE db_servers SET capacity = greatest(capacity, {n}) WHERE name = 'default'",
+               db=rig.control_db)
 
     secs, first = rig.provision("t-00000")
     rig.tenants.append(first)
@@ -248,6 +253,11 @@ def run(rig, n, workdir):
         res["migrate_none"].append(migrate(rig, os.path.join(rig.bin, "control-api")))
         res["migrate_none_bare"].append(bare_loop(rig, dbs, check_sql))
 
+    before = os.environ.get("SCALE_BEFORE_CONTROL_API")
+    if before:
+        log(f"tenants migrate, nothing pending, with the build before the change ({before})")
+        res["migrate_none_before"] = migrate(rig, before)
+
     log("tenants migrate with one pending migration (and the same ALTER TABLE by psql)")
     res["migrate_pending"] = migrate(rig, extra)
     res["migrate_pending_bare"] = bare_loop(
@@ -289,6 +299,11 @@ def markdown(saved):
                f"failed {sum(x['failed'] for x in r['migrate_none'])}) | psql version check "
                f"loop: {med(bare):.1f} s ({min(bare):.1f}–{max(bare):.1f}) | "
                f"**{med(walls) / med(bare):.2f}** |")
+    if "migrate_none_before" in r:
+        mb = r["migrate_none_before"]
+        out.append(f"| `tenants migrate`, nothing pending, build before the change | "
+                   f"{mb['wall']:.1f} s (failed {mb['failed']}) | this build: {med(walls):.1f} s | "
+                   f"**{med(walls) / mb['wall']:.2f}** (this / before) |")
     mp = r["migrate_pending"]
     out.append(f"| `tenants migrate`, one pending migration | {mp['wall']:.1f} s, "
                f"{mp['tenants'] / mp['wall']:.0f} tenants/s, {mp['migrated']} migrated, "

@@ -15,6 +15,7 @@ mod openapi;
 mod operations;
 mod pgbouncer;
 mod pool_pressure;
+mod pool_room;
 mod pools;
 mod proxies;
 mod rate_limit;

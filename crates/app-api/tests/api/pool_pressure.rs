@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// The tenant databases holding app-api connections, with how many each.
-async fn connections_per_database(p: &Platform) -> BTreeMap<String, i64> {
+pub(crate) async fn connections_per_database(p: &Platform) -> BTreeMap<String, i64> {
     p.pg("postgres")
         .await
         .query(
@@ -23,7 +23,7 @@ async fn connections_per_database(p: &Platform) -> BTreeMap<String, i64> {
 }
 
 /// Waits until app-api's connections are exactly `want` (database -> count).
-async fn expect_connections(p: &Platform, want: &[(&TestTenant, i64)]) {
+pub(crate) async fn expect_connections(p: &Platform, want: &[(&TestTenant, i64)]) {
     let want: BTreeMap<String, i64> = want.iter().map(|(t, n)| (t.db_name.clone(), *n)).collect();
     wait_until(
         "app-api's connections per tenant database",

@@ -12,10 +12,7 @@ use crate::startup;
 use crate::state::AppState;
 use anyhow::Context;
 use futures::StreamExt;
-use migrations_tenant::Migrator;
-use sea_orm::{ConnectOptions, Database, DbBackend, FromQueryResult, Statement};
-use sea_orm_migration::MigratorTrait;
-use secrecy::{ExposeSecret, SecretString};
+use sea_orm::{DbBackend, FromQueryResult, Statement};
 use std::collections::HashMap;
 use std::sync::Arc;
 use tenancy_core::config::ProcessEnv;
@@ -125,27 +122,15 @@ async fn migrate_one(state: &AppState, t: &Tenant) -> anyhow::Result<Vec<String>
     };
     let pw = state.settings.keyring.open(t.id, &sealed)?;
     let provisioner = state.servers.provisioner(&t.server).await?;
-    let url = provisioner.tenant_url(&t.db_name, &t.db_role, &pw)?;
-    let pending = pending_migrations(&url).await?;
-    provisioner
-        .migrate_and_seed(&t.db_name, &t.db_role, &pw, None)
+    // Decided from one read of what the database records: the migrator (a second
+    // connection) only runs when there is work.
+    let pending = provisioner
+        .pending_migrations(&t.db_name, &t.db_role, &pw)
         .await?;
+    if !pending.is_empty() {
+        provisioner
+            .migrate_and_seed(&t.db_name, &t.db_role, &pw, None)
+            .await?;
+    }
     Ok(pending)
-}
-
-/// What `migrate_and_seed` is about to apply, read as the tenant role without changing
-/// anything (a database never migrated reports every migration).
-async fn pending_migrations(url: &SecretString) -> anyhow::Result<Vec<String>> {
-    let mut opts = ConnectOptions::new(url.expose_secret().to_string());
-    opts.max_connections(1).sqlx_logging(false);
-    let conn = Database::connect(opts)
-        .await
-        .context("connecting to the tenant database as its role")?;
-    let pending = Migrator::get_pending_migrations_read_only(&conn).await;
-    let _ = conn.close().await;
-    Ok(pending
-        .context("reading the tenant's applied migrations")?
-        .iter()
-        .map(|m| m.name().to_string())
-        .collect())
 }

@@ -21,6 +21,7 @@ use std::time::Duration;
 use tenancy_core::sea_orm_error::sqlstate;
 use uuid::Uuid;
 
+mod applied;
 mod credentials;
 mod finish;
 mod moves;

@@ -29,6 +29,7 @@ mod servers;
 mod sigkill;
 mod startup;
 mod template;
+mod tenants_migrate;
 mod text_fields;
 mod validation;
 mod weak_secrets;

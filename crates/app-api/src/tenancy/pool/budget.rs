@@ -18,6 +18,15 @@ pub(crate) const RELEASE_SETTLE: Duration = Duration::from_millis(50);
 /// costs the server a process start.
 pub(crate) const REFUSED_RETRY: Duration = Duration::from_millis(20);
 
+/// The policy's answer to requests waiting for room in a spent budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Room<K> {
+    /// Close one idle connection of pool `K`, idle at least this long.
+    Close(K, Duration),
+    /// Close nothing now: a connection is being or will be given back for the claims.
+    Wait,
+}
+
 /// A snapshot of one pool's counts: all the policy knows of a pool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct PoolView {
@@ -99,9 +108,9 @@ impl BudgetPolicy {
         free_permits == 0 && own.size > 0 && own.idle == 0 && own.size < own.max_size
     }
 
-    /// Whether a tenant opening a connection with the budget spent may close another pool's
-    /// idle connection for its permit: only a tenant with no connection at all. One that has
-    /// some waits for a permit instead (its own connections serve it meanwhile).
+    /// Whether a tenant opening a connection with the budget spent may claim a permit (and
+    /// have another pool's connection closed for it): only a tenant with no connection at
+    /// all. One that has some waits for one of its own instead.
     pub(crate) fn may_take_idle(own_open: usize) -> bool {
         own_open == 0
     }
@@ -122,9 +131,57 @@ impl BudgetPolicy {
             .map(|(k, v)| (k, v.oldest_idle))
     }
 
-    /// How long to wait for a permit before looking again, with `left` until the request's
-    /// deadline: long enough for a closed connection's permit to come back when one was
-    /// closed for us, a short poll otherwise.
+    /// What to do for `unmet` claims (requests of tenants without a connection, with the
+    /// budget spent, not yet covered by a connection being closed), given the other pools
+    /// on the server. In order: close a spare idle connection (of a pool keeping another);
+    /// else, while pools hold more busy connections than one each than there are unmet
+    /// claims, wait: the next such connection given back is closed instead of kept (see
+    /// [`shrinks_on_return`](Self::shrinks_on_return)), so a pool shrinks to one
+    /// connection before any tenant loses its last; else close the least recently used
+    /// idle connection at once, even a tenant's last; else (every connection busy, one per
+    /// pool) wait for one to come back.
+    pub(crate) fn make_room<K>(
+        unmet: usize,
+        others: impl IntoIterator<Item = (K, PoolView)>,
+    ) -> Room<K> {
+        if unmet == 0 {
+            return Room::Wait;
+        }
+        let mut spare: Option<(K, Duration)> = None;
+        let mut last: Option<(K, Duration)> = None;
+        let mut busy_extra = 0;
+        for (k, v) in others {
+            if v.size > 1 {
+                if v.idle > 0 {
+                    if spare.as_ref().is_none_or(|(_, age)| v.oldest_idle > *age) {
+                        spare = Some((k, v.oldest_idle));
+                    }
+                    continue;
+                }
+                busy_extra += v.size - 1;
+            } else if v.idle > 0 && last.as_ref().is_none_or(|(_, age)| v.oldest_idle > *age) {
+                last = Some((k, v.oldest_idle));
+            }
+        }
+        match (spare, last) {
+            (Some((k, age)), _) => Room::Close(k, age),
+            _ if unmet <= busy_extra => Room::Wait,
+            (None, Some((k, age))) => Room::Close(k, age),
+            (None, None) => Room::Wait,
+        }
+    }
+
+    /// Whether a connection given back to a pool of `pool_size` is closed instead of kept,
+    /// for a request of another tenant waiting with `unmet` claims: only while the pool
+    /// keeps another connection.
+    pub(crate) fn shrinks_on_return(unmet: usize, pool_size: usize) -> bool {
+        unmet > 0 && pool_size > 1
+    }
+
+    /// How long a claim waits for its permit before looking at the pools again, with `left`
+    /// until the request's deadline: long enough for a closed connection's permit to come
+    /// back when one was closed for it (it usually comes sooner: the claim wakes when it
+    /// does), a short poll otherwise.
     pub(crate) fn wait_slice(released: bool, close_grace: Duration, left: Duration) -> Duration {
         let slice = if released {
             close_grace + RELEASE_SETTLE
@@ -165,141 +222,5 @@ impl BudgetPolicy {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn view(size: usize, idle: usize, max_size: usize, idle_secs: u64) -> PoolView {
-        PoolView {
-            size,
-            idle,
-            max_size,
-            oldest_idle: Duration::from_secs(idle_secs),
-        }
-    }
-
-    #[test]
-    fn a_tenant_waits_for_its_own_connection_only_when_all_are_busy_and_the_budget_is_spent() {
-        // Connections, all busy, below its size, budget spent: wait.
-        assert!(BudgetPolicy::waits_for_own(0, view(2, 0, 5, 0)));
-        // Budget left: open another.
-        assert!(!BudgetPolicy::waits_for_own(1, view(2, 0, 5, 0)));
-        // No connection yet: it must open one.
-        assert!(!BudgetPolicy::waits_for_own(0, view(0, 0, 5, 0)));
-        // One idle: it takes that.
-        assert!(!BudgetPolicy::waits_for_own(0, view(2, 1, 5, 0)));
-        // At its size: the pool itself queues the request.
-        assert!(!BudgetPolicy::waits_for_own(0, view(5, 0, 5, 0)));
-    }
-
-    #[test]
-    fn only_a_tenant_without_connections_may_close_another_pools_idle_connection() {
-        assert!(BudgetPolicy::may_take_idle(0));
-        assert!(!BudgetPolicy::may_take_idle(1));
-        assert!(!BudgetPolicy::may_take_idle(4));
-    }
-
-    #[test]
-    fn the_victim_keeps_another_connection_if_any_pool_can_then_the_longest_idle() {
-        // "b" is idle longest but would lose its last connection; "c" keeps one after.
-        let pools = [
-            ("a", view(3, 1, 5, 5)),
-            ("b", view(1, 1, 5, 60)),
-            ("c", view(2, 2, 5, 30)),
-        ];
-        assert_eq!(
-            BudgetPolicy::idle_victim(pools),
-            Some(("c", Duration::from_secs(30)))
-        );
-        // Only last connections left: the longest idle goes.
-        let last_ones = [("a", view(1, 1, 5, 5)), ("b", view(1, 1, 5, 60))];
-        assert_eq!(
-            BudgetPolicy::idle_victim(last_ones),
-            Some(("b", Duration::from_secs(60)))
-        );
-    }
-
-    #[test]
-    fn pools_without_idle_connections_are_never_victims() {
-        let busy = [("a", view(5, 0, 5, 0)), ("b", view(1, 0, 5, 0))];
-        assert_eq!(BudgetPolicy::idle_victim(busy), None);
-        assert_eq!(
-            BudgetPolicy::idle_victim(Vec::<(&str, PoolView)>::new()),
-            None
-        );
-    }
-
-    #[test]
-    fn a_closed_connection_is_given_time_to_come_back_within_the_deadline() {
-        let grace = Duration::from_millis(25);
-        let long = Duration::from_secs(1);
-        assert_eq!(
-            BudgetPolicy::wait_slice(true, grace, long),
-            grace + RELEASE_SETTLE
-        );
-        assert_eq!(BudgetPolicy::wait_slice(false, grace, long), BUDGET_POLL);
-        let short = Duration::from_millis(3);
-        assert_eq!(BudgetPolicy::wait_slice(true, grace, short), short);
-    }
-
-    #[test]
-    fn limits_are_told_apart_by_the_routine_that_raised_them() {
-        assert_eq!(
-            Refusal::from_routine(Some("InitializeSessionUserId")),
-            Refusal::Scoped
-        );
-        assert_eq!(
-            Refusal::from_routine(Some("CheckMyDatabase")),
-            Refusal::Scoped
-        );
-        for full in ["InitProcess", "InitPostgres", "ProcessStartupPacket"] {
-            assert_eq!(Refusal::from_routine(Some(full)), Refusal::ServerFull);
-        }
-        assert_eq!(Refusal::from_routine(None), Refusal::ServerFull);
-    }
-
-    #[test]
-    fn a_full_server_shrinks_the_budget_but_never_below_one() {
-        let policy = BudgetPolicy::new(3);
-        assert_eq!(policy.budget(), 3);
-        assert_eq!(
-            policy.on_refusal(Refusal::ServerFull),
-            AfterRefusal::ForgetPermit
-        );
-        assert_eq!(
-            policy.on_refusal(Refusal::ServerFull),
-            AfterRefusal::ForgetPermit
-        );
-        assert_eq!(policy.budget(), 1);
-        assert_eq!(policy.on_refusal(Refusal::ServerFull), AfterRefusal::Retry);
-        assert_eq!(policy.budget(), 1);
-    }
-
-    #[test]
-    fn a_role_or_database_limit_never_shrinks_the_budget() {
-        let policy = BudgetPolicy::new(3);
-        assert_eq!(policy.on_refusal(Refusal::Scoped), AfterRefusal::Retry);
-        assert_eq!(policy.budget(), 3);
-    }
-
-    #[test]
-    fn the_budget_regrows_one_permit_per_interval_up_to_its_limit() {
-        let policy = BudgetPolicy::new(4);
-        policy.on_refusal(Refusal::ServerFull);
-        policy.on_refusal(Refusal::ServerFull);
-        assert_eq!(policy.budget(), 2);
-        assert!(policy.regrow());
-        assert_eq!(policy.budget(), 3);
-        assert!(policy.regrow());
-        assert_eq!(policy.budget(), 4);
-        assert!(!policy.regrow(), "nothing left to give back");
-        assert_eq!(policy.budget(), 4);
-    }
-
-    #[test]
-    fn a_budget_of_one_never_shrinks() {
-        let policy = BudgetPolicy::new(1);
-        assert_eq!(policy.on_refusal(Refusal::ServerFull), AfterRefusal::Retry);
-        assert_eq!(policy.budget(), 1);
-        assert!(!policy.regrow());
-    }
-}
+#[path = "budget_tests.rs"]
+mod tests;

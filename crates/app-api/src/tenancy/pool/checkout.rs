@@ -67,11 +67,15 @@ impl TenantPool {
         }
     }
 
-    /// The pool's counts with the age of its longest-idle connection.
+    /// The pool's counts with the age of its longest-idle connection. Idle connections are
+    /// counted as they lie in the pool: the status's count subtracts requests inside `get`,
+    /// and a request of this tenant waiting there for a permit would hide an idle one.
     pub(super) fn view_with_idle_age(&self) -> PoolView {
         let mut view = self.view();
+        view.idle = 0;
         // `retain` is the only view of a pool's idle connections; keep them all here.
         self.conns.retain(|_, m| {
+            view.idle += 1;
             view.oldest_idle = view.oldest_idle.max(m.last_used());
             true
         });
@@ -99,16 +103,20 @@ impl TenantPool {
         self.conns.retain(|_, _| false);
     }
 
-    /// Waits, up to `wait`, while the policy says this request should wait for one of the
-    /// tenant's own connections rather than open one. False when the wait ran out: its own
-    /// connections stayed busy throughout.
-    pub(super) async fn await_own_connection(&self, wait: Duration) -> bool {
+    /// Waits, until `deadline` (set to `wait` from now when first needed), while the policy
+    /// says this request should wait for one of the tenant's own connections rather than
+    /// open one. False when the wait ran out: its own connections stayed busy throughout.
+    pub(super) async fn await_own_connection(
+        &self,
+        deadline: &mut Option<tokio::time::Instant>,
+        wait: Duration,
+    ) -> bool {
         let budget = &self.server.permits;
         // The common case, decided without a clock read or a look at the pool.
         if budget.available_permits() > 0 {
             return true;
         }
-        let deadline = tokio::time::Instant::now() + wait;
+        let deadline = *deadline.get_or_insert_with(|| tokio::time::Instant::now() + wait);
         loop {
             // Created before the check so a connection given back in between still wakes us.
             let returned = self.returned.notified();
@@ -132,7 +140,8 @@ impl TenantPool {
 }
 
 /// A connection checked out of a tenant's pool; giving it back (dropping it) wakes the
-/// tenant's requests that wait for one of its own connections.
+/// tenant's requests that wait for one of its own connections, or closes it when another
+/// tenant's request waits for room and this pool keeps another connection.
 pub(crate) struct TenantConn {
     /// Always `Some` until dropped: taken in `drop` so the connection is back in the pool
     /// before the waiters wake.
@@ -244,7 +253,19 @@ impl std::ops::DerefMut for TenantConn {
 
 impl Drop for TenantConn {
     fn drop(&mut self) {
-        drop(self.object.take());
+        if let Some(object) = self.object.take() {
+            let server = &self.pool.server;
+            // A request of a tenant without connections waits for room, and this pool keeps
+            // another connection: close this one for it instead of keeping it idle. (One
+            // atomic load on the hot path: the pool is looked at only while a claim waits.)
+            let unmet = server.unmet_claims();
+            if unmet > 0 && BudgetPolicy::shrinks_on_return(unmet, self.pool.conns.status().size) {
+                server.closing_for_claim();
+                drop(managed::Object::take(object));
+            } else {
+                drop(object);
+            }
+        }
         self.pool.returned.notify_waiters();
     }
 }

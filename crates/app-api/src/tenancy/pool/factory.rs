@@ -1,7 +1,6 @@
 //! The pool factory: builds a tenant's pool on first use, caches it, hands out its
 //! connections to the `Tenant` extractor, evicts it, and keeps the cache healthy.
 
-use super::budget::BudgetPolicy;
 use super::checkout::{TenantConn, TenantPool};
 use super::manager::{BudgetedManager, ConnError, describe};
 use super::servers::ServerBudgets;
@@ -11,12 +10,13 @@ use deadpool::managed::{self, PoolError, TimeoutType};
 use moka::future::Cache;
 use moka::notification::RemovalCause;
 use secrecy::ExposeSecret;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tenancy_core::crypto::Keyring;
 use tenancy_core::observability::catalogue;
 use tenancy_core::{ApiError, ErrorCode};
+use tokio::time::Instant;
 use uuid::Uuid;
 
 /// How long the server may take to accept a connection: past this it is down for our
@@ -59,25 +59,6 @@ pub(crate) struct Shared {
     statements: StatementMode,
 }
 
-impl Shared {
-    /// Closes the policy's choice of idle connection in any pool on `server` but
-    /// `except`'s. False when no other pool there holds an idle connection.
-    pub(super) fn release_idle(&self, except: Uuid, server: &str) -> bool {
-        let others = self
-            .cache
-            .iter()
-            .filter(|(id, pool)| **id != except && pool.server.name == server)
-            .map(|(_, pool)| {
-                let view = pool.view_with_idle_age();
-                (pool, view)
-            });
-        match BudgetPolicy::idle_victim(others) {
-            Some((pool, idle_for)) => pool.close_one_idle(idle_for),
-            None => false,
-        }
-    }
-}
-
 /// One database server's connections as this process sees them (readiness).
 #[derive(Debug, serde::Serialize)]
 pub struct ServerLoad {
@@ -100,7 +81,7 @@ fn evicted(reason: &'static str) {
 fn pool_error(e: PoolError<ConnError>) -> ApiError {
     match e {
         PoolError::Timeout(TimeoutType::Wait)
-        | PoolError::Backend(ConnError::Budget | ConnError::ServerFull) => {
+        | PoolError::Backend(ConnError::Budget | ConnError::Busy | ConnError::ServerFull) => {
             metrics::counter!(catalogue::TENANT_POOL_LIMIT_REJECTIONS_TOTAL).increment(1);
             ApiError::new(
                 ErrorCode::ConnectionLimit,
@@ -181,8 +162,8 @@ impl PoolFactory {
             server: server.clone(),
             wait: limits.acquire_wait,
             close_grace: limits.close_grace,
-            open: Arc::default(),
             factory: Arc::downgrade(&self.shared),
+            pool: OnceLock::new(),
         };
         let size = self.pool_size(record);
         let conns = managed::Pool::builder(manager)
@@ -194,6 +175,9 @@ impl PoolFactory {
             .recycle_timeout(Some(RECYCLE_TIMEOUT))
             .build()
             .map_err(ApiError::internal)?;
+        // Lets the manager tell a tenant without connections (which may claim another
+        // pool's) from one whose own connections are busy.
+        let _ = conns.manager().pool.set(conns.weak());
         metrics::counter!(catalogue::TENANT_POOL_CREATED_TOTAL).increment(1);
         self.shared.created.fetch_add(1, Ordering::Relaxed);
         tracing::debug!(tenant.slug = %record.slug, size, "tenant pool built");
@@ -247,23 +231,36 @@ impl PoolFactory {
         record: &TenantRecord,
     ) -> Result<TenantConn, ApiError> {
         let mut pool = self.pool(record).await?;
-        for _ in 0..CHECKOUT_ATTEMPTS {
+        // Read the clock only when the request has to wait (the hot path never does).
+        let wait = self.shared.limits.acquire_wait;
+        let mut deadline = None;
+        let mut closed = 0;
+        loop {
             // Its own connections stayed busy for the whole wait: the same answer as a
             // pool wait that timed out, rather than a second wait inside `get`.
-            let limits = &self.shared.limits;
-            if !pool.await_own_connection(limits.acquire_wait).await {
+            if !pool.await_own_connection(&mut deadline, wait).await {
                 return Err(pool_error(PoolError::Timeout(TimeoutType::Wait)));
             }
             match pool.checkout().await {
                 Ok(conn) => return Ok(conn),
-                Err(PoolError::Closed) => pool = self.pool(record).await?,
+                // The budget is spent and another request took the connection given back
+                // first: wait for the next one.
+                Err(PoolError::Backend(ConnError::Busy))
+                    if Instant::now() < *deadline.get_or_insert_with(|| Instant::now() + wait) => {}
+                Err(PoolError::Closed) if closed + 1 < CHECKOUT_ATTEMPTS => {
+                    closed += 1;
+                    pool = self.pool(record).await?;
+                }
+                Err(PoolError::Closed) => {
+                    return Err(ApiError::unavailable(
+                        "the tenant database pool",
+                        "pool kept closing",
+                    )
+                    .retry_after(RETRY_AFTER_SECS));
+                }
                 Err(e) => return Err(pool_error(e)),
             }
         }
-        Err(
-            ApiError::unavailable("the tenant database pool", "pool kept closing")
-                .retry_after(RETRY_AFTER_SECS),
-        )
     }
 
     /// Closes a tenant's pool now (suspension, credential change, failed health check).
@@ -305,6 +302,17 @@ impl PoolFactory {
                 budget: self.shared.limits.max_total,
             },
         }
+    }
+
+    /// Requests of tenants without a connection waiting for room in a spent budget, on
+    /// every server.
+    pub fn waiting_for_room(&self) -> usize {
+        self.shared
+            .budgets
+            .all()
+            .iter()
+            .map(|s| s.claimants())
+            .sum()
     }
 
     /// Pools built by this factory since start.
@@ -356,7 +364,11 @@ async fn health_check(pool: &Arc<TenantPool>) -> Result<(), String> {
     let ping = async {
         let conn = match pool.checkout().await {
             Ok(conn) => conn,
-            Err(PoolError::Backend(ConnError::Budget | ConnError::ServerFull)) => return Ok(()),
+            Err(PoolError::Backend(
+                ConnError::Budget | ConnError::Busy | ConnError::ServerFull,
+            )) => {
+                return Ok(());
+            }
             Err(e) => return Err(e.to_string()),
         };
         conn.simple_query("SELECT 1")

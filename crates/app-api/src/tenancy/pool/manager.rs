@@ -6,8 +6,8 @@ use super::factory::Shared;
 use super::servers::ServerBudget;
 use deadpool::managed::{self, Metrics, RecycleError, RecycleResult};
 use deadpool_postgres::ClientWrapper;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, OnceLock, Weak};
 use std::time::{Duration, Instant};
 use tenancy_core::observability::catalogue;
 use tokio::sync::OwnedSemaphorePermit;
@@ -27,6 +27,9 @@ const YIELD_AFTER_IDLE: Duration = Duration::from_millis(100);
 pub(crate) enum ConnError {
     #[error("the global connection budget is spent")]
     Budget,
+    /// The budget is spent and the tenant has connections: wait for one of its own.
+    #[error("the connection budget is spent; the tenant's own connections are busy")]
+    Busy,
     #[error("the database server refuses more connections")]
     ServerFull,
     #[error("{}", describe(.0))]
@@ -52,37 +55,73 @@ pub(crate) struct BudgetedManager {
     /// Time given to the server to reap a closed backend before its permit is reused, so
     /// `pg_stat_activity` never shows more than the budget.
     pub(super) close_grace: Duration,
-    /// Connections of this pool open right now (until their backend has closed).
-    pub(super) open: Arc<AtomicUsize>,
     pub(super) factory: Weak<Shared>,
+    /// The pool this manager opens connections for (set right after it is built).
+    pub(super) pool: OnceLock<managed::WeakPool<BudgetedManager>>,
 }
 
 impl BudgetedManager {
+    /// Connections in this tenant's pool (idle or checked out), not counting the one being
+    /// opened.
+    fn pool_size(&self) -> usize {
+        self.pool
+            .get()
+            .and_then(|weak| weak.upgrade())
+            .map_or(0, |pool| pool.status().size)
+    }
+
     async fn permit(&self, deadline: Instant) -> Result<OwnedSemaphorePermit, ConnError> {
+        if let Ok(p) = self.server.permits.clone().try_acquire_owned() {
+            return Ok(p);
+        }
+        // A tenant with connections of its own never waits for the budget here: its own
+        // come back within a query's time, and the request waits for those instead
+        // (`PoolFactory::conn`), not for a permit that may never be freed for it.
+        if !BudgetPolicy::may_take_idle(self.pool_size()) {
+            return Err(ConnError::Busy);
+        }
+        self.claim(deadline).await
+    }
+
+    /// Waits for a permit as a tenant without connections: registers a claim, has the
+    /// policy's choice of connection closed for it, and takes the permit handed over when
+    /// that backend has gone (or any permit freed meanwhile).
+    async fn claim(&self, deadline: Instant) -> Result<OwnedSemaphorePermit, ConnError> {
+        let mut claim = self.server.claim();
         loop {
             if let Ok(p) = self.server.permits.clone().try_acquire_owned() {
                 return Ok(p);
             }
-            let released = BudgetPolicy::may_take_idle(self.open.load(Ordering::Relaxed))
-                && self.release_idle_elsewhere();
+            // Another request of this tenant got a connection meanwhile: wait for that one
+            // instead (this request, inside the pool's `get`, hides it from other claims).
+            if self.pool_size() > 0 {
+                return Err(ConnError::Busy);
+            }
+            let closed = self
+                .factory
+                .upgrade()
+                .is_some_and(|f| f.make_room(self.tenant_id, &self.server));
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return Err(ConnError::Budget);
             }
-            let slice = BudgetPolicy::wait_slice(released, self.close_grace, left);
-            if let Ok(Ok(p)) =
-                tokio::time::timeout(slice, self.server.permits.clone().acquire_owned()).await
-            {
-                return Ok(p);
+            let slice = BudgetPolicy::wait_slice(closed, self.close_grace, left);
+            tokio::select! {
+                handed = &mut claim.permit => {
+                    if let Ok(p) = handed {
+                        return Ok(p);
+                    }
+                    // Never: the sender lives until it sends or the claim is dropped.
+                    return Err(ConnError::Budget);
+                }
+                freed = self.server.permits.clone().acquire_owned() => {
+                    if let Ok(p) = freed {
+                        return Ok(p);
+                    }
+                }
+                () = tokio::time::sleep(slice) => {}
             }
         }
-    }
-
-    /// Closes the policy's choice of idle connection in another tenant's pool on this server.
-    fn release_idle_elsewhere(&self) -> bool {
-        self.factory
-            .upgrade()
-            .is_some_and(|f| f.release_idle(self.tenant_id, &self.server.name))
     }
 
     /// Counts a refusal and asks the policy what it means for the connection being opened.
@@ -94,9 +133,7 @@ impl BudgetedManager {
         };
         // A full server is a budget shared with other replicas and services: free an idle
         // connection of ours elsewhere, if this tenant may take one, to make room.
-        if refusal == Refusal::ServerFull
-            && BudgetPolicy::may_take_idle(self.open.load(Ordering::Relaxed))
-        {
+        if refusal == Refusal::ServerFull && BudgetPolicy::may_take_idle(self.pool_size()) {
             factory.release_idle(self.tenant_id, &self.server.name);
         }
         let after = self.server.policy.on_refusal(refusal);
@@ -158,16 +195,14 @@ impl BudgetedManager {
         if let Some(factory) = self.factory.upgrade() {
             factory.opened.fetch_add(1, Ordering::Relaxed);
         }
-        self.open.fetch_add(1, Ordering::Relaxed);
-        let open = self.open.clone();
         let grace = self.close_grace;
+        let server = self.server.clone();
         // Ends when the client is dropped (the connection then sends Terminate and closes)
-        // or the server goes away; only then is the permit given back.
+        // or the server goes away; only then is the permit given back (to a claim first).
         tokio::spawn(async move {
             let _ = connection.await;
-            open.fetch_sub(1, Ordering::Relaxed);
             tokio::time::sleep(grace).await;
-            drop(permit);
+            server.release(permit);
         });
         // ClientWrapper aborts the task it is given when dropped; give it one with nothing
         // to abort, so dropping the client closes the connection gracefully instead.

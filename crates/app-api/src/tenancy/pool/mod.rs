@@ -13,12 +13,19 @@
 //! Everything below about "another pool" means another pool on the same server.
 //!
 //! **With the budget spent**, a request of a tenant that has connections, all busy, waits
-//! (up to `POOL_ACQUIRE_WAIT_MS`) for one of its own to come back: a query takes a
-//! millisecond, while taking another tenant's connection would, under a load spread over
-//! more tenants than the budget covers, make every tenant reconnect in turn. Only a tenant
-//! with no connection at all may close another pool's idle connection for its permit: one
-//! connection, from a pool that keeps another if any does, the longest idle first. Whoever
-//! still has no connection when the wait runs out gets 429 `connection_limit`.
+//! (up to `POOL_ACQUIRE_WAIT_MS`) for one of its own to come back, never for a permit: a
+//! query takes a millisecond, while taking another tenant's connection would, under a load
+//! spread over more tenants than the budget covers, make every tenant reconnect in turn.
+//! A request of a tenant with no connection registers a claim on the server's budget and
+//! has room made for it at once, so that the budget keeps as many tenants warm as it has
+//! permits: a spare idle connection (of a pool keeping another) is closed; else, while
+//! pools hold more busy connections beyond their first than there are claims, the next of
+//! those given back is closed instead of kept (a pool shrinks to one connection before any
+//! tenant loses its last); else the least recently used idle connection, even a tenant's
+//! last, is closed. A closed connection's permit goes to the oldest claim when its backend
+//! has gone (plus `POOL_CLOSE_GRACE_MS`), not back to the semaphore where another request
+//! could take it first. Whoever still has no connection when the wait runs out gets 429
+//! `connection_limit`.
 //!
 //! **When the server refuses** a connection (SQLSTATE 53300), the limit hit is told apart by
 //! the server routine that raised it, never by its (translated) text. A role or database
@@ -33,14 +40,16 @@
 //! an idle connection; a pool whose ping fails is evicted. A pooled connection idle for
 //! over a second is pinged before reuse; a pool closed under a request is replaced.
 //!
-//! `budget` is that policy as a pure type; `manager` opens and recycles connections
-//! within it; `checkout` holds a pool and its checked-out connections; `factory`
-//! caches, builds, evicts and maintains the pools.
+//! `budget` is that policy as a pure type; `servers` holds each server's permits and
+//! claims; `manager` opens and recycles connections within them; `checkout` holds a pool
+//! and its checked-out connections; `factory` caches, builds, evicts and maintains the
+//! pools.
 
 mod budget;
 mod checkout;
 mod factory;
 mod manager;
+mod room;
 mod servers;
 
 pub(crate) use checkout::{Param, TenantConn};
