@@ -25,7 +25,7 @@ pub(crate) struct Contents {
 
 impl Provisioner {
     /// Makes `db` refuse writes at the server: every new session starts read-only, and
-    /// every current one (an app-api replica that missed the change event) is ended. A
+    /// every one older than that (an app-api replica that missed the change event) is ended. A
     /// session is ended between statements when it gets there within [`FENCE_PATIENCE`]
     /// (a read in flight then completes; the pool sees the closed connection at its next
     /// checkout), any session still busy after that is ended where it is.
@@ -37,6 +37,16 @@ impl Provisioner {
             ))
             .await
             .context("making the source database read-only")?;
+        // Sessions that start from now on are read-only already; ending them too would
+        // only fail the reads a moving tenant is still served (a replica reconnecting
+        // after it dropped its pool on the change event).
+        let fenced_at = self
+            .admin
+            .query_one_raw(sql("SELECT clock_timestamp()::text AS at", vec![]))
+            .await
+            .context("reading the fence time")?
+            .context("no row")?
+            .try_get::<String>("", "at")?;
         let deadline = tokio::time::Instant::now() + FENCE_PATIENCE;
         loop {
             let any = tokio::time::Instant::now() >= deadline;
@@ -45,11 +55,13 @@ impl Provisioner {
                 .query_one_raw(sql(
                     "WITH ended AS (
                          SELECT pid, pg_terminate_backend(pid) FROM pg_stat_activity
-                         WHERE datname = $1 AND pid <> pg_backend_pid() AND (state = 'idle' OR $2))
+                         WHERE datname = $1 AND pid <> pg_backend_pid()
+                           AND backend_start <= $3::timestamptz AND (state = 'idle' OR $2))
                      SELECT count(*) AS left FROM pg_stat_activity
                      WHERE datname = $1 AND pid <> pg_backend_pid()
+                       AND backend_start <= $3::timestamptz
                        AND pid NOT IN (SELECT pid FROM ended)",
-                    vec![db.into(), any.into()],
+                    vec![db.into(), any.into(), fenced_at.as_str().into()],
                 ))
                 .await
                 .context("ending the source database's sessions")?

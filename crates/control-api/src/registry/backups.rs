@@ -111,8 +111,10 @@ pub(crate) async fn restore(
         .with("job_id", job.id.to_string());
     audit::record(&txn, ctx, entry).await?;
     txn.commit().await?;
-    enqueue_after_commit(state, &job).await;
+    // The event first: replicas drop their pools before the job fences the source, so
+    // a read is not handed a pooled connection the fence has just ended.
     events::publish(state, &moving).await;
+    enqueue_after_commit(state, &job).await;
     tracing::info!(tenant.id = %moving.id, backup.id = %backup.id, job.id = %job.id, "restore queued; tenant fenced");
     Ok((moving, job))
 }

@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tenancy_core::crypto::Keyring;
+use tenancy_core::domain::TenantStatus;
 use tenancy_core::observability::catalogue;
 use tenancy_core::{ApiError, ErrorCode};
 use tokio::time::Instant;
@@ -242,6 +243,14 @@ impl PoolFactory {
                 return Err(pool_error(PoolError::Timeout(TimeoutType::Wait)));
             }
             match pool.checkout().await {
+                // While a tenant moves, the server ends its sessions at any moment (the
+                // fence), and a connection used moments ago is handed out unchecked: prove
+                // it first, so a read never meets a session the fence just ended.
+                Ok(conn) if record.status == TenantStatus::Moving => {
+                    if conn.simple_query("").await.is_ok() {
+                        return Ok(conn);
+                    }
+                }
                 Ok(conn) => return Ok(conn),
                 // The budget is spent and another request took the connection given back
                 // first: wait for the next one.
