@@ -71,7 +71,7 @@ export async function backupsSection(t, rerender) {
     },
   ];
   section.append(
-    h('p', { class: 'hint' }, 'Encrypted copies of the tenant’s database. A restore replaces its data with a backup’s; the app plane answers 503 while it runs.'),
+    h('p', { class: 'hint' }, 'Encrypted copies of the tenant’s database. A restore replaces its data with a backup’s; meanwhile the app plane serves reads and answers writes 503.'),
     status,
     table(`Backups of ${t.slug}`, columns, list, canBackUp ? 'No backups yet.' : 'No backups.'),
     confirmSlot,
@@ -107,7 +107,7 @@ function askRestore(t, b, taken, opener, slot, status, jobSlot, rerender) {
   cancel.addEventListener('click', () => { fill(slot); opener.focus(); });
   const form = h('form', { class: 'confirm purge-form', 'aria-labelledby': `${id}-title` },
     h('h3', { id: `${id}-title` }, 'Restore the backup of ', taken),
-    h('p', { class: 'hint', id: `${id}-hint` }, 'The tenant’s current data is replaced by this backup’s, and anything written since it was taken is lost. The app plane answers 503 until it is done.'),
+    h('p', { class: 'hint', id: `${id}-hint` }, 'The tenant’s current data is replaced by this backup’s, and anything written since it was taken is lost. Until it is done the app plane serves reads and answers writes 503.'),
     h('label', { for: id }, 'Type ', h('code', {}, t.slug), ' to confirm'),
     h('div', { class: 'inline-form' }, input, go, cancel));
   form.addEventListener('submit', async (ev) => {

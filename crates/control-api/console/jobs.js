@@ -22,10 +22,20 @@ const STEPS = {
     ['restore_data', 'Load the backup’s data'],
     ['migrate_and_seed', 'Bring the schema up to date'],
     ['switch_database', 'Switch the tenant to the restored database'],
+    ['drop_database', 'Drop the database it replaced'],
+  ],
+  move: [
+    ['fence_source', 'Make the source database read-only'],
+    ['create_role', 'Create the tenant’s role on the target server'],
+    ['create_database', 'Create the database on the target server'],
+    ['copy_data', 'Copy the data (pg_dump into pg_restore)'],
+    ['verify_copy', 'Compare every table’s rows and the migration history'],
+    ['switch_server', 'Switch the tenant to the target server'],
+    ['drop_source', 'Drop the source database after the grace period'],
   ],
 };
 
-const TITLES = { provision: 'Provisioning job', purge: 'Purge job', backup: 'Backup job', restore: 'Restore job' };
+const TITLES = { provision: 'Provisioning job', purge: 'Purge job', backup: 'Backup job', restore: 'Restore job', move: 'Move job' };
 
 const FINAL = new Set(['succeeded', 'failed', 'cancelled']);
 const POLL_MS = 600;
