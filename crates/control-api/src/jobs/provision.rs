@@ -60,6 +60,8 @@ pub(super) async fn run(fence: &Fence<'_>, tenant: &Tenant) -> anyhow::Result<Te
     fence.step(Step::CreateDatabase).await?;
     p.ensure_database(tenant.id, &tenant.db_name, &tenant.db_role)
         .await?;
+    // Whether it took a spare or not: the refill tops the pool up (a no-op when full).
+    state.servers.spare_claimed.notify_one();
 
     // The last two steps share one admin session in the new database.
     fence.step(Step::RevokePublic).await?;

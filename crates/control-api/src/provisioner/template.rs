@@ -41,7 +41,7 @@ pub(crate) fn schema_version() -> String {
     format!("{:012x}", h >> 16)
 }
 
-fn template_marker(version: &str) -> String {
+pub(super) fn template_marker(version: &str) -> String {
     format!("tenancy:template={version}")
 }
 
@@ -52,13 +52,27 @@ pub(crate) struct TemplateNames {
     pub owner: String,
     /// `LIKE` pattern of this server's templates of any version.
     like: String,
-    version: String,
+    pub version: String,
+    /// This server's spare databases: the name's start (a random suffix of
+    /// `SPARE_SUFFIX_LEN` follows) and the `LIKE` pattern matching exactly those names.
+    pub spare_base: String,
+    pub spare_like: String,
 }
 
 impl TemplateNames {
     pub(crate) fn new(prefix: &str, server: &str, version: &str) -> Self {
         let base = format!("{prefix}_tpl_");
+        let spare_base = format!("{prefix}_sp_{server}_");
+        // `_` is LIKE's one-character wildcard: the suffix's exact length keeps server
+        // `a`'s pattern off server `a-b`'s spares (`..._sp_a_b_<suffix>`).
+        let spare_like = format!(
+            "{}{}",
+            spare_base.replace('_', "\\_"),
+            "_".repeat(super::spares::SPARE_SUFFIX_LEN)
+        );
         Self {
+            spare_base,
+            spare_like,
             database: format!("{base}{server}_{version}"),
             owner: format!("{base}owner"),
             like: format!("{base}{server}_%").replace('_', "\\_"),

@@ -25,6 +25,7 @@ mod revocation;
 mod secrets;
 mod servers;
 mod sigkill;
+mod spares;
 mod startup;
 mod template;
 mod text_fields;
