@@ -211,15 +211,6 @@ async fn concurrent_creates_provision_every_tenant_once() {
     for s in &slugs {
         app.wait_for_status(s, "active").await;
     }
-    let pg = app.pg("postgres").await;
-    let like = format!("{}%", app.names.tenant_prefix.replace('_', "\\_"));
-    let n: i64 = pg
-        .query_one(
-            "SELECT count(*) FROM pg_database WHERE datname LIKE $1 AND NOT datistemplate",
-            &[&like],
-        )
-        .await
-        .unwrap()
-        .get(0);
-    assert_eq!(n, 4);
+    // Databases and roles of tenants (not the template, its owner or spare databases).
+    assert_eq!(app.tenant_databases_and_roles().await, (4, 4));
 }
