@@ -15,6 +15,7 @@ mod m20261206_000006_create_audit_log;
 mod m20261206_000007_add_tenant_features;
 mod m20261206_000008_create_db_servers;
 mod m20261206_000009_create_backups;
+mod m20261206_000012_seal_seed_admin_password;
 
 pub struct Migrator;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000007_add_tenant_features::Migration),
             Box::new(m20261206_000008_create_db_servers::Migration),
             Box::new(m20261206_000009_create_backups::Migration),
+            Box::new(m20261206_000012_seal_seed_admin_password::Migration),
         ]
     }
 }
