@@ -8,6 +8,7 @@
 
 use super::runner::{Fence, Halt};
 use crate::hooks::Step;
+use crate::provisioner::Provisioner;
 use crate::repo::tenants::{self, Tenant};
 use crate::state::AppState;
 use anyhow::Context;
@@ -98,9 +99,12 @@ async fn seed_hash(
 
 /// Runs every step; returns the tenant once it is `active`.
 #[tracing::instrument(skip_all, fields(tenant.slug = %tenant.slug, job.id = %fence.job.id, job.attempt = fence.job.attempts))]
-pub(super) async fn run(fence: &Fence<'_>, tenant: &Tenant) -> anyhow::Result<Tenant> {
+pub(super) async fn run(
+    fence: &Fence<'_>,
+    tenant: &Tenant,
+    p: &Provisioner,
+) -> anyhow::Result<Tenant> {
     let state = fence.state;
-    let p = &state.servers.provisioner(&tenant.server).await?;
     let tenant = fence.step(Step::Credentials).await?;
     let pending = start_seed_hash(state, &tenant);
     let password = credentials(state, tenant).await?;

@@ -229,14 +229,15 @@ impl Provisioner {
         }
     }
 
-    /// Hands every object in a database made from the template to the tenant's role, and
-    /// dates the migration history at the copy, as if the migrations had just run there.
-    /// Idempotent: nothing is left owned by the template owner after the first run.
-    pub(crate) async fn adopt_template_objects(
+    /// The statements that hand every object in a database made from the template to the
+    /// tenant's role and date the migration history at the copy, as if the migrations had
+    /// just run there (empty when there is nothing to do). Idempotent: nothing is left owned
+    /// by the template owner after the first run.
+    pub(crate) async fn adopt_script(
         &self,
         tenant_db: &DatabaseConnection,
         role: &str,
-    ) -> anyhow::Result<()> {
+    ) -> anyhow::Result<String> {
         let (r, o) = (super::ident(role)?, super::ident(&self.template.owner)?);
         let row = tenant_db
             .query_one_raw(sql(
@@ -255,13 +256,7 @@ impl Provisioner {
                 "UPDATE seaql_migrations SET applied_at = extract(epoch FROM now())::bigint;",
             );
         }
-        if !script.is_empty() {
-            tenant_db
-                .execute_unprepared(&script)
-                .await
-                .context("giving the template's objects to the tenant role")?;
-        }
-        Ok(())
+        Ok(script)
     }
 }
 
