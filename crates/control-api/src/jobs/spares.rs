@@ -2,7 +2,8 @@
 //! every accepting server to `PROVISION_SPARES` ready spares (a draining server's are
 //! dropped: no tenant will be placed there), right after a provisioning job took one and
 //! every `REFILL_EVERY` otherwise. Servers are refilled concurrently, each bounded by
-//! `REFILL_PATIENCE`, so an unreachable one delays no other.
+//! `REFILL_PATIENCE`, so an unreachable one delays no other. With `PROVISION_SPARES=0` it
+//! runs one round at start (dropping spares an earlier setting left) and stops.
 
 use crate::repo::servers;
 use crate::servers::ServerState;
@@ -46,6 +47,10 @@ impl Drop for Refill {
 async fn run(state: AppState, shutdown: CancellationToken) {
     while !shutdown.is_cancelled() {
         refill_all(&state, &shutdown).await;
+        // Off: one round at start drops what an earlier setting left, then nothing more.
+        if state.settings.provision_spares == 0 {
+            break;
+        }
         tokio::select! {
             _ = shutdown.cancelled() => break,
             _ = state.servers.spare_claimed.notified() => {}
