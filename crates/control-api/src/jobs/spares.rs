@@ -1,7 +1,7 @@
 //! The refill of spare databases (`provisioner::spares`): one task beside the worker tops up
 //! every accepting server to `PROVISION_SPARES` ready spares (a draining server's are
-//! dropped: no tenant will be placed there), right after a provisioning job took one and
-//! every `REFILL_EVERY` otherwise. Servers are refilled concurrently, each bounded by
+//! dropped: no tenant will be placed there), once provisioning has been quiet for
+//! `REFILL_QUIET` after a job took one, and every `REFILL_EVERY` otherwise. Servers are refilled concurrently, each bounded by
 //! `REFILL_PATIENCE`, so an unreachable one delays no other. With `PROVISION_SPARES=0` it
 //! runs one round at start (dropping spares an earlier setting left) and stops.
 
@@ -15,6 +15,9 @@ use tokio_util::sync::CancellationToken;
 /// How often the spares are checked when no job took one (a template rebuilt by hand, a
 /// spare dropped by an operator, a server added or drained).
 const REFILL_EVERY: Duration = Duration::from_secs(10);
+
+/// How long no provisioning job must have taken a spare before the refill starts.
+const REFILL_QUIET: Duration = Duration::from_millis(300);
 
 /// Longest one server's refill may take before the round moves on (a server that does not
 /// answer; the admin pool's own connect timeout is 10 s).
@@ -53,8 +56,21 @@ async fn run(state: AppState, shutdown: CancellationToken) {
         }
         tokio::select! {
             _ = shutdown.cancelled() => break,
-            _ = state.servers.spare_claimed.notified() => {}
+            _ = state.servers.spare_claimed.notified() => quiet(&state, &shutdown).await,
             _ = tokio::time::sleep(REFILL_EVERY) => {}
+        }
+    }
+}
+
+/// Waits until no provisioning job has reached its database step for `REFILL_QUIET`: a
+/// copy made while jobs run competes with them for the server (measured: under load the
+/// refill cancelled the claim's gain), so a burst drains the spares and they are made
+/// again once it is over.
+async fn quiet(state: &AppState, shutdown: &CancellationToken) {
+    while !shutdown.is_cancelled() {
+        let claimed = state.servers.spare_claimed.notified();
+        if tokio::time::timeout(REFILL_QUIET, claimed).await.is_err() {
+            return;
         }
     }
 }
