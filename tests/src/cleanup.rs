@@ -22,12 +22,13 @@ pub async fn drop_everything(names: &TestNames) -> anyhow::Result<()> {
     // Databases first: a role cannot be dropped while it owns one. A spare database being
     // copied when the control plane was aborted appears after a listing; a pass that found
     // spares (`_sp_`) looks again once the aborted refill is surely gone.
-    for pass in 0..3 {
-        if !drop_databases(&admin, names).await? {
-            break;
-        }
-        if pass < 2 {
-            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    // A drop can also fail while an aborted refill still copies from the template: such a
+    // pass is repeated too, and only the last one's error is returned.
+    for pass in 0..5 {
+        match drop_databases(&admin, names).await {
+            Ok(false) => break,
+            Err(e) if pass == 4 => return Err(e),
+            Ok(true) | Err(_) => tokio::time::sleep(std::time::Duration::from_millis(200)).await,
         }
     }
     for row in admin
