@@ -16,6 +16,7 @@ mod m20261206_000007_add_tenant_features;
 mod m20261206_000008_create_db_servers;
 mod m20261206_000009_create_backups;
 mod m20261206_000010_add_move_jobs;
+mod m20261206_000012_seal_seed_admin_password;
 
 pub struct Migrator;
 
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000008_create_db_servers::Migration),
             Box::new(m20261206_000009_create_backups::Migration),
             Box::new(m20261206_000010_add_move_jobs::Migration),
+            Box::new(m20261206_000012_seal_seed_admin_password::Migration),
         ]
     }
 }

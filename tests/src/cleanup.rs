@@ -19,28 +19,29 @@ pub async fn drop_everything(names: &TestNames) -> anyhow::Result<()> {
     let _ = std::fs::remove_dir_all(&names.backup_dir);
     let admin = pg_connect(&pg_admin_url()).await?;
     let like = names.tenant_like();
-    let owned = [
-        (
-            "SELECT datname FROM pg_database WHERE datname LIKE $1",
-            "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
-        ),
-        (
-            "SELECT rolname FROM pg_roles WHERE rolname LIKE $1",
-            "DROP ROLE IF EXISTS \"{}\"",
-        ),
-    ];
-    // Databases first: a role cannot be dropped while it owns one.
-    for (list, drop) in owned {
-        for row in admin.query(list, &[&like]).await? {
-            let name: String = row.get(0);
-            if drop.starts_with("DROP DATABASE") {
-                // The provisioner's migrated template cannot be dropped while it is one.
-                let _ = admin
-                    .batch_execute(&format!("ALTER DATABASE \"{name}\" WITH IS_TEMPLATE false"))
-                    .await;
-            }
-            admin.batch_execute(&drop.replace("{}", &name)).await?;
+    // Databases first: a role cannot be dropped while it owns one. A spare database being
+    // copied when the control plane was aborted appears after a listing; a pass that found
+    // spares (`_sp_`) looks again once the aborted refill is surely gone.
+    // A drop can also fail while an aborted refill still copies from the template: such a
+    // pass is repeated too, and only the last one's error is returned.
+    for pass in 0..5 {
+        match drop_databases(&admin, names).await {
+            Ok(false) => break,
+            Err(e) if pass == 4 => return Err(e),
+            Ok(true) | Err(_) => tokio::time::sleep(std::time::Duration::from_millis(200)).await,
         }
+    }
+    for row in admin
+        .query(
+            "SELECT rolname FROM pg_roles WHERE rolname LIKE $1",
+            &[&like],
+        )
+        .await?
+    {
+        let name: String = row.get(0);
+        admin
+            .batch_execute(&format!("DROP ROLE IF EXISTS \"{name}\""))
+            .await?;
     }
     admin
         .batch_execute(&format!(
@@ -49,6 +50,39 @@ pub async fn drop_everything(names: &TestNames) -> anyhow::Result<()> {
         ))
         .await?;
     drop_redis_keys(&names.redis_prefix).await
+}
+
+/// Ends copies into databases of the prefix, then drops every database of the prefix;
+/// whether any was a spare.
+async fn drop_databases(admin: &tokio_postgres::Client, names: &TestNames) -> anyhow::Result<bool> {
+    // A cancelled CREATE DATABASE leaves nothing behind.
+    admin
+        .execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+              WHERE pid <> pg_backend_pid() AND starts_with(query, 'CREATE DATABASE \"' || $1)",
+            &[&names.tenant_prefix],
+        )
+        .await?;
+    let spare = format!("{}_sp_", names.tenant_prefix);
+    let mut spares = false;
+    for row in admin
+        .query(
+            "SELECT datname FROM pg_database WHERE datname LIKE $1",
+            &[&names.tenant_like()],
+        )
+        .await?
+    {
+        let name: String = row.get(0);
+        spares |= name.starts_with(&spare);
+        // The provisioner's migrated template cannot be dropped while it is one.
+        let _ = admin
+            .batch_execute(&format!("ALTER DATABASE \"{name}\" WITH IS_TEMPLATE false"))
+            .await;
+        admin
+            .batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+            .await?;
+    }
+    Ok(spares)
 }
 
 /// Deletes every Redis key containing `prefix`, and the prefix's queues from apalis's

@@ -95,6 +95,9 @@ pub fn test_env(names: &TestNames) -> Env {
         ("CONTROL_API_ADDR", "127.0.0.1:0".into()),
         ("APP_API_ADDR", "127.0.0.1:0".into()),
         ("APP_DOMAIN", "helpdesk.test".into()),
+        // No spare databases unless a test asks for them (tests/spares): each one is a
+        // database copy every other test would pay for.
+        ("PROVISION_SPARES", "0".into()),
         ("PROVISION_MAX_ATTEMPTS", "3".into()),
         ("PROVISION_BACKOFF_MS", "50".into()),
         ("PROVISION_LEASE_SECS", "3".into()),

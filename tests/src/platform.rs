@@ -198,7 +198,8 @@ impl Platform {
     }
 
     /// Tenant databases and login roles this test's deployment made, as (databases, roles):
-    /// the migrated template and its owner role carry the prefix too but are not tenants.
+    /// the migrated template, its spare copies and its owner role carry the prefix too but
+    /// are not tenants.
     pub async fn tenant_databases_and_roles(&self) -> (i64, i64) {
         let pg = self.pg("postgres").await;
         let like = self.names.tenant_like();
@@ -210,7 +211,8 @@ impl Platform {
             }
         };
         let dbs =
-            count("SELECT count(*) FROM pg_database WHERE datname LIKE $1 AND NOT datistemplate")
+            count("SELECT count(*) FROM pg_database WHERE datname LIKE $1 AND NOT datistemplate
+                   AND coalesce(shobj_description(oid, 'pg_database'), '') NOT LIKE 'tenancy:spare=%'")
                 .await;
         let roles = count(
             "SELECT count(*) FROM pg_roles WHERE rolname LIKE $1

@@ -32,6 +32,10 @@ pub struct Settings {
     /// Run the provisioning worker inside the API process.
     pub run_worker: bool,
     pub worker_concurrency: usize,
+    /// `PROVISION_SPARES`: ready databases kept per accepting database server, copied from
+    /// its template in the background so a provisioning job claims one instead of copying
+    /// while the client waits (`provisioner::spares`); 0 turns them off.
+    pub provision_spares: u32,
     pub job_max_attempts: i32,
     /// First retry delay; doubled per attempt, capped at 60 s.
     pub job_backoff: Duration,
@@ -124,6 +128,7 @@ impl Settings {
             token_ttl_secs: config::optional(env, "CONTROL_TOKEN_TTL_SECS", 900)?,
             run_worker: true,
             worker_concurrency: config::optional(env, "WORKER_CONCURRENCY", 4)?,
+            provision_spares: config::optional(env, "PROVISION_SPARES", 4)?,
             job_max_attempts: config::optional(env, "PROVISION_MAX_ATTEMPTS", 5)?,
             job_backoff: Duration::from_millis(config::optional(
                 env,

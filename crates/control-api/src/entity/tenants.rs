@@ -23,6 +23,10 @@ pub struct Model {
     pub db_key_version: Option<i16>,
     pub seed_admin_email: Option<String>,
     pub seed_admin_password_hash: Option<String>,
+    /// The first admin's password sealed for the job to hash (see `registry::seed_aad`);
+    /// erased when the hash is recorded.
+    pub seed_admin_password_sealed: Option<Vec<u8>>,
+    pub seed_admin_key_version: Option<i16>,
     /// Feature overrides, `{"name": bool}`; read through `FeatureOverrides::from_stored`.
     #[sea_orm(column_type = "JsonBinary")]
     pub features: Json,

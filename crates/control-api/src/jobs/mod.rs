@@ -33,6 +33,7 @@ mod purge;
 pub(crate) mod reconcile;
 mod restore;
 mod runner;
+mod spares;
 pub(crate) mod supervisor;
 
 // Where the test suites name them; they live in the leaf `hooks` module.

@@ -214,7 +214,7 @@ async fn attempt(state: &AppState, job: &Job) -> anyhow::Result<Tenant> {
         Err(_) => return Err(TenantServerDown.into()),
     }
     match job.kind {
-        JobKind::Provision => provision::run(&fence, &tenant).await,
+        JobKind::Provision => provision::run(&fence, &tenant, &provisioner).await,
         JobKind::Purge => purge::run(&fence).await,
         JobKind::Backup => backup::run(&fence, &tenant).await,
         JobKind::Restore => restore::run(&fence, &tenant).await,

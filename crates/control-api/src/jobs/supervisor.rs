@@ -2,9 +2,10 @@
 //! outage of any length), so it runs under a supervisor that restarts it with backoff until
 //! the process stops; its state is shown by `/health/ready` (`worker`) and the
 //! `job_worker_up` gauge. The reconciler runs beside it with its own lifetime: a worker
-//! failure never stops it, nor the immediate starts.
+//! failure never stops it, nor the immediate starts. So does the refill of spare
+//! databases (`spares`).
 
-use super::{handle, reconcile};
+use super::{handle, reconcile, spares};
 use crate::state::AppState;
 use apalis::prelude::*;
 use std::time::Duration;
@@ -25,6 +26,8 @@ pub(crate) async fn run_worker(state: AppState, shutdown: CancellationToken) -> 
     state.worker.enable();
     metrics::gauge!(catalogue::JOB_WORKER_UP).set(0.0);
     let reconciler = tokio::spawn(reconcile::run(state.clone(), shutdown.clone()));
+    // Aborted if this future is dropped (a killed process), so no refill outlives it.
+    let refill = spares::Refill::start(state.clone(), shutdown.clone());
     let mut delay = RESTART_FIRST;
     while !shutdown.is_cancelled() {
         let settled = match run_once(&state, &shutdown).await {
@@ -46,6 +49,7 @@ pub(crate) async fn run_worker(state: AppState, shutdown: CancellationToken) -> 
     }
     state.worker.set_down("stopped".into());
     let _ = reconciler.await;
+    refill.finish().await;
     tracing::info!("provisioning worker stopped");
     Ok(())
 }

@@ -34,13 +34,16 @@ impl Provisioner {
         db: &str,
         owner: &str,
     ) -> anyhow::Result<()> {
+        // One round trip, one transaction: the revoke and the template's objects handed over.
+        let adopt = self.adopt_script(conn, owner).await?;
         conn.execute_unprepared(&format!(
-            "REVOKE ALL ON DATABASE {} FROM PUBLIC",
+            "REVOKE ALL ON DATABASE {} FROM PUBLIC; {adopt}",
             ident(db)?
         ))
         .await
-        .context("revoking CONNECT from PUBLIC")?;
-        self.adopt_template_objects(conn, owner).await?;
+        .context(
+            "revoking CONNECT from PUBLIC and giving the template's objects to the tenant role",
+        )?;
         self.allow_pooler_auth(conn, db).await
     }
 

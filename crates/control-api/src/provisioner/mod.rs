@@ -26,6 +26,7 @@ mod credentials;
 mod finish;
 mod moves;
 mod restore;
+mod spares;
 mod template;
 pub(crate) use credentials::generate_password;
 use credentials::{ident, password_verifier};
@@ -52,6 +53,8 @@ pub(crate) struct Provisioner {
     pooler_auth_role: Option<String>,
     /// This server's migrated template (see `template`).
     template: TemplateNames,
+    /// `PROVISION_SPARES`: ready copies of the template kept on this server (see `spares`).
+    spares: u32,
 }
 
 fn connect_options(url: &SecretString, max: u32) -> ConnectOptions {
@@ -108,6 +111,7 @@ impl Provisioner {
             admin,
             admin_url,
             pooler_auth_role: None,
+            spares: 0,
             template: TemplateNames::new(prefix, &server.replace('-', "_"), &schema_version()),
         })
     }
@@ -115,6 +119,12 @@ impl Provisioner {
     /// Gives every tenant database the pooler's password lookup (`TENANT_DB_POOLER_AUTH_ROLE`).
     pub(crate) fn with_pooler_auth_role(mut self, role: Option<String>) -> Self {
         self.pooler_auth_role = role;
+        self
+    }
+
+    /// Keeps `count` spare databases ready on this server (`PROVISION_SPARES`).
+    pub(crate) fn with_spares(mut self, count: u32) -> Self {
+        self.spares = count;
         self
     }
 
@@ -226,6 +236,10 @@ impl Provisioner {
         let (d, o) = (ident(db)?, ident(owner)?);
         let mut copied = false;
         if let Found::Absent = self.database(tenant, db).await? {
+            // A claimed spare is renamed, handed over and marked in one transaction.
+            if self.claim_spare(tenant, db, owner).await? {
+                return Ok(());
+            }
             copied = self.copy_template(&d, &o).await?;
         }
         // A copy this run just made is this tenant's; anything else is looked at first.

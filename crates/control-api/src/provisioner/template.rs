@@ -41,7 +41,7 @@ pub(crate) fn schema_version() -> String {
     format!("{:012x}", h >> 16)
 }
 
-fn template_marker(version: &str) -> String {
+pub(super) fn template_marker(version: &str) -> String {
     format!("tenancy:template={version}")
 }
 
@@ -52,13 +52,27 @@ pub(crate) struct TemplateNames {
     pub owner: String,
     /// `LIKE` pattern of this server's templates of any version.
     like: String,
-    version: String,
+    pub version: String,
+    /// This server's spare databases: the name's start (a random suffix of
+    /// `SPARE_SUFFIX_LEN` follows) and the `LIKE` pattern matching exactly those names.
+    pub spare_base: String,
+    pub spare_like: String,
 }
 
 impl TemplateNames {
     pub(crate) fn new(prefix: &str, server: &str, version: &str) -> Self {
         let base = format!("{prefix}_tpl_");
+        let spare_base = format!("{prefix}_sp_{server}_");
+        // `_` is LIKE's one-character wildcard: the suffix's exact length keeps server
+        // `a`'s pattern off server `a-b`'s spares (`..._sp_a_b_<suffix>`).
+        let spare_like = format!(
+            "{}{}",
+            spare_base.replace('_', "\\_"),
+            "_".repeat(super::spares::SPARE_SUFFIX_LEN)
+        );
         Self {
+            spare_base,
+            spare_like,
             database: format!("{base}{server}_{version}"),
             owner: format!("{base}owner"),
             like: format!("{base}{server}_%").replace('_', "\\_"),
@@ -215,14 +229,15 @@ impl Provisioner {
         }
     }
 
-    /// Hands every object in a database made from the template to the tenant's role, and
-    /// dates the migration history at the copy, as if the migrations had just run there.
-    /// Idempotent: nothing is left owned by the template owner after the first run.
-    pub(crate) async fn adopt_template_objects(
+    /// The statements that hand every object in a database made from the template to the
+    /// tenant's role and date the migration history at the copy, as if the migrations had
+    /// just run there (empty when there is nothing to do). Idempotent: nothing is left owned
+    /// by the template owner after the first run.
+    pub(crate) async fn adopt_script(
         &self,
         tenant_db: &DatabaseConnection,
         role: &str,
-    ) -> anyhow::Result<()> {
+    ) -> anyhow::Result<String> {
         let (r, o) = (super::ident(role)?, super::ident(&self.template.owner)?);
         let row = tenant_db
             .query_one_raw(sql(
@@ -241,13 +256,7 @@ impl Provisioner {
                 "UPDATE seaql_migrations SET applied_at = extract(epoch FROM now())::bigint;",
             );
         }
-        if !script.is_empty() {
-            tenant_db
-                .execute_unprepared(&script)
-                .await
-                .context("giving the template's objects to the tenant role")?;
-        }
-        Ok(())
+        Ok(script)
     }
 }
 

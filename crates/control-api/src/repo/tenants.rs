@@ -157,6 +157,24 @@ pub(crate) async fn set_credentials_once(
     .await
 }
 
+/// Records the first admin's password hash and erases its sealed copy, in one statement,
+/// unless a concurrent run of the job did first; `None` then (read the row again).
+pub(crate) async fn record_seed_hash(
+    db: &DatabaseConnection,
+    id: Uuid,
+    hash: String,
+) -> Result<Option<Tenant>, DbErr> {
+    Tenant::find_by_statement(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "UPDATE tenants SET seed_admin_password_hash = $2, seed_admin_password_sealed = NULL,
+             seed_admin_key_version = NULL, updated_at = now()
+         WHERE id = $1 AND seed_admin_password_sealed IS NOT NULL RETURNING *",
+        [id.into(), hash.into()],
+    ))
+    .one(db)
+    .await
+}
+
 /// Provisioning of `generation` finished: the tenant goes live and the seed hash is
 /// forgotten. `None` when the tenant moved on meanwhile (then nothing changes).
 pub(crate) async fn mark_active(
@@ -167,7 +185,8 @@ pub(crate) async fn mark_active(
     Tenant::find_by_statement(Statement::from_sql_and_values(
         DbBackend::Postgres,
         "UPDATE tenants SET status = 'active', generation = generation + 1,
-             seed_admin_password_hash = NULL, updated_at = now()
+             seed_admin_password_hash = NULL, seed_admin_password_sealed = NULL,
+             seed_admin_key_version = NULL, updated_at = now()
          WHERE id = $1 AND status = 'provisioning' AND generation = $2 AND purged_at IS NULL
          RETURNING *",
         [id.into(), generation.into()],
@@ -204,7 +223,8 @@ pub(crate) async fn mark_purged(
         .execute_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
             "UPDATE tenants SET purged_at = now(), db_password_sealed = NULL, db_key_version = NULL,
-                 seed_admin_password_hash = NULL, updated_at = now()
+                 seed_admin_password_hash = NULL, seed_admin_password_sealed = NULL,
+                 seed_admin_key_version = NULL, updated_at = now()
              WHERE id = $1 AND status = 'deleted' AND generation = $2 AND purged_at IS NULL",
             [id.into(), generation.into()],
         ))

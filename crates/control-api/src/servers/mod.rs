@@ -96,6 +96,8 @@ pub(crate) struct Servers {
     db: DatabaseConnection,
     settings: Arc<Settings>,
     cache: Arc<Mutex<ProvisionerCache>>,
+    /// Woken when a spare database was claimed, so the refill replaces it at once.
+    pub(crate) spare_claimed: Arc<tokio::sync::Notify>,
 }
 
 impl Servers {
@@ -104,6 +106,7 @@ impl Servers {
             db,
             settings,
             cache: Arc::default(),
+            spare_claimed: Arc::default(),
         }
     }
 
@@ -139,7 +142,8 @@ impl Servers {
             .with_context(|| format!("opening the admin URL of database server `{}`", row.name))?;
         let p = Provisioner::connect(url, &self.settings.tenant_db_prefix, &row.name)
             .await?
-            .with_pooler_auth_role(self.settings.tenant_db_pooler_auth_role.clone());
+            .with_pooler_auth_role(self.settings.tenant_db_pooler_auth_role.clone())
+            .with_spares(self.settings.provision_spares);
         self.lock().insert(row.name.clone(), (bytes, p.clone()));
         Ok(p)
     }

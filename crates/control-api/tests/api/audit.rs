@@ -92,7 +92,8 @@ async fn every_change_is_recorded_once_with_its_actor_tenant_and_request_id() {
     .await;
     let tenant_id = created["id"].as_str().unwrap().to_string();
     app.wait_for_status(&slug, "failed").await;
-    // Read while the tenant is failed: the seed hash is forgotten once it is active.
+    // Read while the tenant is failed (before its seed step): the sealed first-admin
+    // password is erased once hashed.
     let registry = app.pg(&app.names.control_db).await;
     let column = |name: &'static str| {
         let (registry, id) = (&registry, tenant_id.clone());
@@ -101,7 +102,7 @@ async fn every_change_is_recorded_once_with_its_actor_tenant_and_request_id() {
             registry.query_one(&sql, &[&id]).await.unwrap()
         }
     };
-    let seed_hash: String = column("seed_admin_password_hash").await.get(0);
+    let seed_sealed: Vec<u8> = column("seed_admin_password_sealed").await.get(0);
 
     fault.disarm();
     let provision = format!("{tenant}/provision");
@@ -236,7 +237,8 @@ async fn every_change_is_recorded_once_with_its_actor_tenant_and_request_id() {
         assert!(e.to_string().contains("ops@platform.test"), "{e}");
     }
 
-    // No secret anywhere: passwords, their hashes, the sealed database credential.
+    // No secret anywhere: passwords, their hashes, the sealed database credential and
+    // sealed first-admin password.
     let text = serde_json::to_string(&all).unwrap();
     let admin_hashes: Vec<String> = registry
         .query("SELECT password_hash FROM super_admins", &[])
@@ -249,13 +251,16 @@ async fn every_change_is_recorded_once_with_its_actor_tenant_and_request_id() {
     let hex: String = sealed.iter().map(|b| format!("{b:02x}")).collect();
     use base64::Engine as _;
     let b64 = base64::engine::general_purpose::STANDARD.encode(&sealed);
+    let seed_hex: String = seed_sealed.iter().map(|b| format!("{b:02x}")).collect();
+    let seed_b64 = base64::engine::general_purpose::STANDARD.encode(&seed_sealed);
     let mut secrets = vec![
         ROOT_PASSWORD.to_string(),
         "not the password".into(),
         TENANT_ADMIN_PASSWORD.into(),
         "ops-first-password".into(),
         "ops-second-password".into(),
-        seed_hash,
+        seed_hex,
+        seed_b64,
         hex,
         b64,
         "$argon2".into(),

@@ -27,6 +27,7 @@ mod secrets;
 mod server_checks;
 mod servers;
 mod sigkill;
+mod spares;
 mod startup;
 mod template;
 mod tenants_migrate;

@@ -129,13 +129,78 @@ async fn created_tenant_gets_its_own_locked_down_database_with_schema_and_admin(
     let ctl = app.pg(&app.names.control_db).await;
     let row = ctl
         .query_one(
-            "SELECT seed_admin_password_hash, db_password_sealed FROM tenants WHERE slug = $1",
+            "SELECT seed_admin_password_hash, db_password_sealed, seed_admin_password_sealed
+             FROM tenants WHERE slug = $1",
             &[&slug],
         )
         .await
         .unwrap();
     assert!(row.get::<_, Option<String>>(0).is_none());
     assert!(row.get::<_, Option<Vec<u8>>>(1).is_some());
+    assert!(row.get::<_, Option<Vec<u8>>>(2).is_none());
+}
+
+/// The tenant's first-admin password columns in the registry: (hash, sealed).
+async fn seed_columns(
+    app: &platform_harness::Platform,
+    slug: &str,
+) -> (Option<String>, Option<Vec<u8>>) {
+    let row = app
+        .pg(&app.names.control_db)
+        .await
+        .query_one(
+            "SELECT seed_admin_password_hash, seed_admin_password_sealed FROM tenants
+             WHERE slug = $1",
+            &[&slug],
+        )
+        .await
+        .unwrap();
+    (row.get(0), row.get(1))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_admin_password_waits_sealed_until_the_job_hashes_it_then_is_erased() {
+    use control_api::jobs::{Fault, FaultKind, Step};
+    let hang = std::sync::Arc::new(Fault::new(Step::CreateDatabase, FaultKind::Hang));
+    let mut first = control_plane().fault(hang).spawn().await;
+    let slug = first.slug("sealedseed");
+    let password = "sealed-seed-admin-pw";
+    let created: Value = first
+        .create_tenant(&slug, password)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let job = created["job"]["id"].as_str().unwrap().to_string();
+    first
+        .wait_for_job(&job, |j| j["step"] == "create_database")
+        .await;
+    // The request answered without hashing: the registry holds the password sealed only.
+    let (hash, sealed) = seed_columns(&first, &slug).await;
+    assert!(hash.is_none());
+    let sealed = sealed.expect("the password is sealed");
+    assert!(
+        !sealed
+            .windows(password.len())
+            .any(|w| w == password.as_bytes())
+    );
+    first.kill().await;
+
+    // The job runs again elsewhere: it hashes, seeds, and erases the sealed copy.
+    let second = first.another_instance(None).await;
+    let tenant = second.wait_for_status(&slug, "active").await;
+    assert_eq!(seed_columns(&second, &slug).await, (None, None));
+    let stored: String = second
+        .pg(tenant["db_name"].as_str().unwrap())
+        .await
+        .query_one("SELECT password_hash FROM users WHERE role = 'admin'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(tenancy_core::password::verify(
+        &secrecy::SecretString::from(password.to_string()),
+        &stored
+    ));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -211,15 +276,6 @@ async fn concurrent_creates_provision_every_tenant_once() {
     for s in &slugs {
         app.wait_for_status(s, "active").await;
     }
-    let pg = app.pg("postgres").await;
-    let like = format!("{}%", app.names.tenant_prefix.replace('_', "\\_"));
-    let n: i64 = pg
-        .query_one(
-            "SELECT count(*) FROM pg_database WHERE datname LIKE $1 AND NOT datistemplate",
-            &[&like],
-        )
-        .await
-        .unwrap()
-        .get(0);
-    assert_eq!(n, 4);
+    // Databases and roles of tenants (not the template, its owner or spare databases).
+    assert_eq!(app.tenant_databases_and_roles().await, (4, 4));
 }

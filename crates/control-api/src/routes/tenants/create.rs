@@ -120,11 +120,6 @@ pub async fn create(
     let slug = parse_slug(&body.slug)?;
     tracing::Span::current().record("tenant.slug", slug.as_str());
     let (name, plan, email, server) = validate(&body)?;
-    let secret = body.admin_password;
-    let hash = web::block(move || password::hash(&secret))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(ApiError::internal)?;
 
     let (tenant, job) = registry::register(
         &state,
@@ -134,7 +129,7 @@ pub async fn create(
             name,
             plan,
             admin_email: email,
-            admin_password_hash: hash,
+            admin_password: body.admin_password,
             server,
         },
     )
