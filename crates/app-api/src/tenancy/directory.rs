@@ -79,6 +79,8 @@ impl TenantRecord {
         server.hash(&mut h);
         // A restore or move switches databases: a pool to the old one must not be reused.
         db_name.hash(&mut h);
+        // A moving tenant's pool opens read-only sessions; the pool after the move must not.
+        (status == TenantStatus::Moving).hash(&mut h);
         Self {
             id,
             slug,

@@ -12,6 +12,11 @@ use uuid::Uuid;
 /// before ending it mid-statement.
 const FENCE_PATIENCE: std::time::Duration = std::time::Duration::from_secs(2);
 
+/// The `application_name` of the app plane's sessions for a moving tenant: opened with
+/// `default_transaction_read_only` after the app plane heard of the move, so the fence
+/// leaves them serving reads (app-api's pool factory sets it).
+const READ_ONLY_APP: &str = "app-api-read-only";
+
 /// SQLSTATE 2BP01: the role still owns (or is granted) something and cannot be dropped.
 const DEPENDENT_OBJECTS_STILL_EXIST: &str = "2BP01";
 
@@ -56,12 +61,18 @@ impl Provisioner {
                     "WITH ended AS (
                          SELECT pid, pg_terminate_backend(pid) FROM pg_stat_activity
                          WHERE datname = $1 AND pid <> pg_backend_pid()
-                           AND backend_start <= $3::timestamptz AND (state = 'idle' OR $2))
+                           AND backend_start <= $3::timestamptz AND (state = 'idle' OR $2)
+                           AND application_name <> $4)
                      SELECT count(*) AS left FROM pg_stat_activity
                      WHERE datname = $1 AND pid <> pg_backend_pid()
-                       AND backend_start <= $3::timestamptz
+                       AND backend_start <= $3::timestamptz AND application_name <> $4
                        AND pid NOT IN (SELECT pid FROM ended)",
-                    vec![db.into(), any.into(), fenced_at.as_str().into()],
+                    vec![
+                        db.into(),
+                        any.into(),
+                        fenced_at.as_str().into(),
+                        READ_ONLY_APP.into(),
+                    ],
                 ))
                 .await
                 .context("ending the source database's sessions")?

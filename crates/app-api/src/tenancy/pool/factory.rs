@@ -48,6 +48,10 @@ const CHECKOUT_ATTEMPTS: usize = 3;
 /// takes milliseconds, so a connection is usually free again within a second.
 const RETRY_AFTER_SECS: u64 = 1;
 
+/// The `application_name` of a session opened read-only for a moving tenant: the move's
+/// fence leaves these open (control-api's `provisioner::moves` names it too).
+pub const READ_ONLY_APP: &str = "app-api-read-only";
+
 /// What the factory, its pools' managers and their connection tasks share.
 pub(crate) struct Shared {
     pub(super) created: AtomicU64,
@@ -139,22 +143,30 @@ impl PoolFactory {
             .keyring
             .open(record.id, &record.sealed)
             .map_err(|e| ApiError::internal(format!("tenant credentials unusable: {e}")))?;
+        let moving = record.status == TenantStatus::Moving;
         let mut cfg = tokio_postgres::Config::new();
         cfg.host(&record.server.host)
             .port(record.server.port)
             .dbname(&record.db_name)
             .user(&record.db_role)
             .password(password.expose_secret())
-            .application_name("app-api")
+            .application_name(if moving { READ_ONLY_APP } else { "app-api" })
             .connect_timeout(CONNECT_TIMEOUT)
             .keepalives(true)
             .keepalives_idle(KEEPALIVE_IDLE)
             .tcp_user_timeout(TCP_USER_TIMEOUT);
         let limits = &self.shared.limits;
         // Set at connect, so every statement on the connection is bounded server-side.
+        // A moving tenant's sessions are read-only from their start, so the move's fence
+        // (which ends the older, writable ones) can leave them serving reads.
         cfg.options(format!(
-            "-c statement_timeout={}",
-            limits.statement_timeout.as_millis()
+            "-c statement_timeout={}{}",
+            limits.statement_timeout.as_millis(),
+            if moving {
+                " -c default_transaction_read_only=on"
+            } else {
+                ""
+            }
         ));
         let server = self.shared.budgets.of(&record.server.name);
         let manager = BudgetedManager {
