@@ -31,6 +31,14 @@ pub async fn drop_everything(names: &TestNames) -> anyhow::Result<()> {
             Ok(true) | Err(_) => tokio::time::sleep(std::time::Duration::from_millis(200)).await,
         }
     }
+    // The control database before the roles: a role granted something there (the app
+    // plane's read-only registry role) cannot be dropped while those grants exist.
+    admin
+        .batch_execute(&format!(
+            "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+            names.control_db
+        ))
+        .await?;
     for row in admin
         .query(
             "SELECT rolname FROM pg_roles WHERE rolname LIKE $1",
@@ -43,12 +51,6 @@ pub async fn drop_everything(names: &TestNames) -> anyhow::Result<()> {
             .batch_execute(&format!("DROP ROLE IF EXISTS \"{name}\""))
             .await?;
     }
-    admin
-        .batch_execute(&format!(
-            "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
-            names.control_db
-        ))
-        .await?;
     drop_redis_keys(&names.redis_prefix).await
 }
 
