@@ -2,7 +2,8 @@
 //! connections to the `Tenant` extractor, evicts it, and keeps the cache healthy.
 
 use super::checkout::{TenantConn, TenantPool};
-use super::manager::{BudgetedManager, ConnError, describe};
+use super::health::health_check;
+use super::manager::{BudgetedManager, ConnError};
 use super::servers::ServerBudgets;
 use crate::settings::{PoolLimits, StatementMode};
 use crate::tenancy::directory::TenantRecord;
@@ -35,9 +36,6 @@ const TCP_USER_TIMEOUT: Duration = Duration::from_secs(20);
 /// How long checking a pooled connection before reuse may take (a ping at most); a backend
 /// that slow is replaced rather than trusted.
 const RECYCLE_TIMEOUT: Duration = Duration::from_secs(2);
-
-/// How long the health check's `SELECT 1` may take before the pool counts as failed.
-const HEALTH_PING_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Attempts to check out a connection when the pool is closed under the request (evicted
 /// for capacity or health meanwhile); each attempt uses the tenant's current pool. More
@@ -377,27 +375,4 @@ impl PoolFactory {
         metrics::gauge!(catalogue::TENANT_POOL_CONNECTIONS).set(self.connections() as f64);
         metrics::gauge!(catalogue::TENANT_POOL_CONNECTIONS_MAX).set(self.budget() as f64);
     }
-}
-
-/// Pings one of the pool's connections. No connection to spare for the ping (the budget
-/// is spent) says nothing of health and passes.
-async fn health_check(pool: &Arc<TenantPool>) -> Result<(), String> {
-    let ping = async {
-        let conn = match pool.checkout().await {
-            Ok(conn) => conn,
-            Err(PoolError::Backend(
-                ConnError::Budget | ConnError::Busy | ConnError::ServerFull,
-            )) => {
-                return Ok(());
-            }
-            Err(e) => return Err(e.to_string()),
-        };
-        conn.simple_query("SELECT 1")
-            .await
-            .map(drop)
-            .map_err(|e| describe(&e))
-    };
-    tokio::time::timeout(HEALTH_PING_TIMEOUT, ping)
-        .await
-        .unwrap_or_else(|_| Err("timed out".to_string()))
 }

@@ -48,6 +48,7 @@
 mod budget;
 mod checkout;
 mod factory;
+mod health;
 mod manager;
 mod room;
 mod servers;
