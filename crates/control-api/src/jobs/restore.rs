@@ -1,4 +1,4 @@
-//! The `restore` job, run while the tenant is `moving` (the app plane answers 503
+//! The `restore` job, run while the tenant is `moving` (the app plane serves reads and answers writes 503
 //! `tenant_moving`): authenticate the whole backup, restore it into a new database, bring
 //! its schema forward, then switch the tenant to it in one control-database transaction,
 //! drop the old database, and only then end the job `succeeded`. Until the switch the tenant's database is never touched, so

@@ -53,7 +53,7 @@ pub(crate) async fn backup(
     Ok((backup, job))
 }
 
-/// Fences the tenant (`active` -> `moving`: the app plane answers 503 `tenant_moving`) and
+/// Fences the tenant (`active` -> `moving`: the app plane answers writes 503 `tenant_moving`) and
 /// queues the restore of one of its complete backups.
 pub(crate) async fn restore(
     state: &AppState,

@@ -9,7 +9,7 @@ crate::text_enum! {
         Suspended = "suspended",
         Failed = "failed",
         Deleted = "deleted",
-        /// Its database is being moved or restored: the app plane answers 503 `tenant_moving`.
+        /// Its database is being moved or restored: the app plane serves reads and answers writes 503 `tenant_moving`.
         Moving = "moving",
     }
 }

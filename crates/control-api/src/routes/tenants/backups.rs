@@ -57,7 +57,7 @@ pub struct RestoreRequest {
 }
 
 /// Replaces the tenant's data with a backup's. The tenant is `moving` (the app plane
-/// answers 503 `tenant_moving`) until the job ends; on any failure it keeps its current
+/// serves reads and answers writes 503 `tenant_moving`) until the job ends; on any failure it keeps its current
 /// data and is `active` again.
 #[utoipa::path(operation_id = "restore_tenant", params(("slug" = String, Path)), request_body = RestoreRequest, responses((status = 202, body = TenantWithJob, headers(("Location" = String, description = "The restore job: `/v1/jobs/{id}`"))), (status = 404), (status = 409), (status = 422, description = "validation_failed")), security(("bearer" = [])), tag = "backups")]
 #[post("/v1/tenants/{slug}/restore")]
