@@ -15,10 +15,6 @@ cd "$(dirname "$0")/.."
 BINDIR=$(pg_config --bindir 2>/dev/null || echo /usr/lib/postgresql/15/bin)
 [ -x "$BINDIR/initdb" ] || die "initdb not found in $BINDIR: install the PostgreSQL server package"
 
-as_pg() {
-  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
-}
-
 if [ "${1:-}" = stop ]; then
   NAME=${2:-second}
   DIR=$PWD/.dev/pg-$NAME

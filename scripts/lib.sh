@@ -30,6 +30,10 @@ as_root() {
   if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else return 1; fi
 }
 
+# initdb and pg_ctl refuse to run as root: as root they run as the `postgres` user.
+as_pg() {
+  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
 docker_engine() { command -v docker >/dev/null && docker info >/dev/null 2>&1; }
 
 apt_install() {

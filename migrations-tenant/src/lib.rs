@@ -33,15 +33,19 @@ impl MigratorTrait for Migrator {
     }
 }
 
-/// Inserts the first admin.
+/// Inserts the first admin: `$1` email, `$2` name, `$3` password hash (what
+/// [`seed_admin`] runs, for a caller on another client library).
 ///
 /// `ON CONFLICT` names the `lower(email)` unique index, so an email already
 /// present (in any case) is left untouched rather than raising an error.
-const INSERT_ADMIN: &str = r#"
+pub const INSERT_ADMIN: &str = r#"
     INSERT INTO users (email, name, role, password_hash)
     VALUES ($1, $2, 'admin', $3)
     ON CONFLICT ((lower(email))) DO NOTHING
 "#;
+
+/// The display name the first admin is seeded with.
+pub const ADMIN_NAME: &str = "Administrator";
 
 /// Seeds a freshly migrated tenant database with its first admin.
 ///

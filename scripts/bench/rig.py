@@ -65,16 +65,16 @@ class Rig:
 
     # ---------------------------------------------------------------- set-up and clean-up
 
-    def clean(self, only_own):
+    def clean(self, only_own, databases=True):
         """Drops this run's databases, roles and keys (or every earlier bench run's)."""
         rows = self.pg.sql("SELECT datname FROM pg_database WHERE datname LIKE 'bench%'")
-        for db in rows.splitlines():
+        for db in rows.splitlines() if databases else []:
             if (db.startswith(self.prefix) if only_own else LEFTOVER.match(db)):
                 # The provisioner's migrated template cannot be dropped while it is one.
                 self.pg.sql(f'ALTER DATABASE "{db}" WITH IS_TEMPLATE false')
                 self.pg.sql(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
         rows = self.pg.sql("SELECT rolname FROM pg_roles WHERE rolname LIKE 'bench%'")
-        for role in rows.splitlines():
+        for role in rows.splitlines() if databases else []:
             if (role.startswith(self.prefix) if only_own else LEFTOVER.match(role)):
                 self.pg.sql(f'DROP ROLE IF EXISTS "{role}"')
         if shutil.which("redis-cli"):

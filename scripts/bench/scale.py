@@ -335,16 +335,21 @@ def main():
     started = time.time()
     try:
         run(rig, n, workdir)
+        rig.results["elapsed"] = time.time() - started
+        saved = {"n": n, "date": datetime.date.today().isoformat(), "machine": machine(pg),
+                 "results": rig.results}
+        # Saved before the cleanup, which can take long and be interrupted.
+        with open(os.path.join(OUT_DIR, "scale.json"), "w") as f:
+            json.dump(saved, f, indent=1)
     finally:
         rig.stop_all()
-        log("dropping every database, role and Redis key of the run")
-        rig.clean(only_own=True)
+        if os.environ.get("SCALE_THROWAWAY_CLUSTER") == "1":
+            log("dropping the run's Redis keys (bench.sh removes the throwaway cluster)")
+            rig.clean(only_own=True, databases=False)
+        else:
+            log("dropping every database, role and Redis key of the run")
+            rig.clean(only_own=True)
         shutil.rmtree(workdir, ignore_errors=True)
-    rig.results["elapsed"] = time.time() - started
-    saved = {"n": n, "date": datetime.date.today().isoformat(), "machine": machine(pg),
-             "results": rig.results}
-    with open(os.path.join(OUT_DIR, "scale.json"), "w") as f:
-        json.dump(saved, f, indent=1)
     text = markdown(saved)
     with open(os.path.join(OUT_DIR, "scale.md"), "w") as f:
         f.write(text + "\n")

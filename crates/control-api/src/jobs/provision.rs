@@ -133,7 +133,7 @@ pub(super) async fn run(
             .await
     }
     .await;
-    let _ = session.close().await;
+    session.close().await;
     finished?;
 
     fence.step(Step::Activate).await?;

@@ -8,35 +8,46 @@
 //! is not the whole migration set (a copy of a stale template): then, as before, on a
 //! connection of the tenant role, so the objects it creates are the tenant's.
 
-use super::{Provisioner, connect_options, ident, sql};
+use super::session::Session;
+use super::{Provisioner, connect_options, ident};
 use anyhow::Context;
 use migrations_tenant::Migrator;
-use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use sea_orm::{Database, DatabaseConnection};
 use sea_orm_migration::MigratorTrait;
 use secrecy::{ExposeSecret, SecretString};
 
 impl Provisioner {
-    /// A one-connection session in `db` as the admin role.
-    pub(crate) async fn session_in(&self, db: &str) -> anyhow::Result<DatabaseConnection> {
+    /// A one-connection session in `db` as the admin role (see `session`).
+    pub(crate) async fn session_in(&self, db: &str) -> anyhow::Result<Session> {
+        let url = self.admin_url_in(db)?;
+        Session::open(&url, async || self.orm_session_in(db).await).await
+    }
+
+    /// A one-connection sea-orm session in `db` as the admin role, over sqlx.
+    pub(crate) async fn orm_session_in(&self, db: &str) -> anyhow::Result<DatabaseConnection> {
+        Database::connect(connect_options(&self.admin_url_in(db)?, 1))
+            .await
+            .context("connecting to the tenant database as the admin role")
+    }
+
+    fn admin_url_in(&self, db: &str) -> anyhow::Result<SecretString> {
         let mut url = url::Url::parse(self.admin_url.expose_secret())
             .context("TENANT_DB_ADMIN_URL is not a URL")?;
         url.set_path(db);
-        Database::connect(connect_options(&SecretString::from(url.to_string()), 1))
-            .await
-            .context("connecting to the tenant database as the admin role")
+        Ok(SecretString::from(url.to_string()))
     }
 
     /// Only the owner (and superusers) may connect; every object in it is the owner's.
     /// `conn` is an admin session in `db` ([`session_in`](Self::session_in)).
     pub(crate) async fn revoke_public(
         &self,
-        conn: &DatabaseConnection,
+        conn: &Session,
         db: &str,
         owner: &str,
     ) -> anyhow::Result<()> {
         // One round trip, one transaction: the revoke and the template's objects handed over.
         let adopt = self.adopt_script(conn, owner).await?;
-        conn.execute_unprepared(&format!(
+        conn.batch(&format!(
             "REVOKE ALL ON DATABASE {} FROM PUBLIC; {adopt}",
             ident(db)?
         ))
@@ -52,7 +63,7 @@ impl Provisioner {
     /// of it is migrated first, as the tenant role ([`migrate_and_seed`](Self::migrate_and_seed)).
     pub(crate) async fn seed_in(
         &self,
-        conn: &DatabaseConnection,
+        conn: &Session,
         db: &str,
         role: &str,
         password: &SecretString,
@@ -65,11 +76,11 @@ impl Provisioner {
             return Ok(());
         };
         // The admin can act as the role: `REASSIGN OWNED ... TO` it needed the same.
-        conn.execute_unprepared(&format!("SET ROLE {}", ident(role)?))
+        conn.batch(&format!("SET ROLE {}", ident(role)?))
             .await
             .context("acting as the tenant role")?;
-        let seeded = migrations_tenant::seed_admin(conn, email, "Administrator", hash).await;
-        let reset = conn.execute_unprepared("RESET ROLE").await;
+        let seeded = conn.seed_admin(email, hash).await;
+        let reset = conn.batch("RESET ROLE").await;
         seeded.context("seeding the first admin")?;
         reset.context("resetting the session role")?;
         Ok(())
@@ -77,24 +88,11 @@ impl Provisioner {
 }
 
 /// Whether every tenant migration is recorded in the database `conn` is in.
-async fn history_complete(conn: &DatabaseConnection) -> anyhow::Result<bool> {
-    let table = conn
-        .query_one_raw(sql(
-            "SELECT to_regclass('public.seaql_migrations') IS NOT NULL AS history",
-            vec![],
-        ))
-        .await?
-        .context("no row")?;
-    if !table.try_get::<bool>("", "history")? {
+async fn history_complete(conn: &Session) -> anyhow::Result<bool> {
+    let Some(applied) = conn.applied_versions().await? else {
         return Ok(false);
-    }
-    let applied: Vec<String> = conn
-        .query_all_raw(sql("SELECT version FROM seaql_migrations", vec![]))
-        .await?
-        .iter()
-        .map(|r| r.try_get::<String>("", "version"))
-        .collect::<Result<_, _>>()?;
+    };
     Ok(Migrator::migrations()
         .iter()
-        .all(|m| applied.iter().any(|a| a == m.name())))
+        .all(|m| applied.contains(m.name())))
 }

@@ -26,6 +26,7 @@ mod credentials;
 mod finish;
 mod moves;
 mod restore;
+mod session;
 mod spares;
 mod template;
 pub(crate) use credentials::generate_password;
@@ -293,7 +294,7 @@ impl Provisioner {
     /// before) and the database needs `pgbouncer.user_lookup`, from `pgbouncer/auth.sql`
     /// (idempotent; the role itself must already exist: it is cluster-wide and its password
     /// is the operator's). Nothing is done when no pooler auth role is configured.
-    async fn allow_pooler_auth(&self, conn: &DatabaseConnection, db: &str) -> anyhow::Result<()> {
+    async fn allow_pooler_auth(&self, conn: &session::Session, db: &str) -> anyhow::Result<()> {
         let Some(role) = self.pooler_auth_role.as_deref() else {
             return Ok(());
         };
@@ -315,10 +316,9 @@ impl Provisioner {
             .context("granting CONNECT to the pooler auth role")?;
         // `ident` allowed only [a-z0-9_], so the name is safe both quoted and as a literal.
         let script = include_str!("../../../../pgbouncer/auth.sql").replace("pgbouncer_auth", role);
-        conn.execute_unprepared(&script)
+        conn.batch(&script)
             .await
             .context("installing the pooler's password lookup")
-            .map(drop)
     }
 
     /// The URL of the tenant database, logged in as the tenant role.
@@ -355,7 +355,7 @@ impl Provisioner {
                 .await
                 .context("running tenant migrations")?;
             if let Some((email, hash)) = seed {
-                migrations_tenant::seed_admin(&conn, email, "Administrator", hash)
+                migrations_tenant::seed_admin(&conn, email, migrations_tenant::ADMIN_NAME, hash)
                     .await
                     .context("seeding the first admin")?;
             }

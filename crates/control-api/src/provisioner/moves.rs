@@ -122,7 +122,7 @@ impl Provisioner {
 
     /// Every table's row count and the migration history of `db`, read as the admin.
     pub(crate) async fn contents(&self, db: &str) -> anyhow::Result<Contents> {
-        let session = self.session_in(db).await?;
+        let session = self.orm_session_in(db).await?;
         let read = read_contents(&session).await;
         let _ = session.close().await;
         read

@@ -104,7 +104,7 @@ impl Provisioner {
             .context("marking the database to restore into")?;
         let session = self.session_in(db).await?;
         let revoked = self.revoke_public(&session, db, owner).await;
-        let _ = session.close().await;
+        session.close().await;
         revoked
     }
 

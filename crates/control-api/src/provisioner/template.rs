@@ -235,23 +235,25 @@ impl Provisioner {
     /// by the template owner after the first run.
     pub(crate) async fn adopt_script(
         &self,
-        tenant_db: &DatabaseConnection,
+        tenant_db: &super::session::Session,
         role: &str,
     ) -> anyhow::Result<String> {
         let (r, o) = (super::ident(role)?, super::ident(&self.template.owner)?);
-        let row = tenant_db
-            .query_one_raw(sql(
-                "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1) AS owner,
-                        to_regclass('public.seaql_migrations') IS NOT NULL AS history",
-                vec![self.template.owner.clone().into()],
+        // `ident` allowed only [a-z0-9_]: the owner's name is safe as a literal.
+        let rows = tenant_db
+            .texts(&format!(
+                "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{}')::text,
+                        (to_regclass('public.seaql_migrations') IS NOT NULL)::text",
+                self.template.owner
             ))
-            .await?
-            .context("no row")?;
+            .await?;
+        let row = rows.first().context("no row")?;
+        let yes = |i: usize| row.get(i).cloned().flatten().as_deref() == Some("true");
         let mut script = String::new();
-        if row.try_get::<bool>("", "owner")? {
+        if yes(0) {
             script.push_str(&format!("REASSIGN OWNED BY {o} TO {r};"));
         }
-        if row.try_get::<bool>("", "history")? {
+        if yes(1) {
             script.push_str(
                 "UPDATE seaql_migrations SET applied_at = extract(epoch FROM now())::bigint;",
             );

@@ -32,5 +32,6 @@ mod startup;
 mod template;
 mod tenants_migrate;
 mod text_fields;
+mod tls;
 mod validation;
 mod weak_secrets;
