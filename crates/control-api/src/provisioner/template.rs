@@ -75,7 +75,13 @@ impl TemplateNames {
             spare_like,
             database: format!("{base}{server}_{version}"),
             owner: format!("{base}owner"),
-            like: format!("{base}{server}_%").replace('_', "\\_"),
+            // The version's exact length, as for spares: `a`'s pattern must not match
+            // `a-b`'s templates (`..._tpl_a_b_<version>`) when both share a cluster.
+            like: format!(
+                "{}{}",
+                format!("{base}{server}_").replace('_', "\\_"),
+                "_".repeat(version.len())
+            ),
             version: version.to_string(),
         }
     }
@@ -281,4 +287,43 @@ async fn drop_template(conn: &DatabaseConnection, name: &str) -> anyhow::Result<
             .context("dropping a tenant template")?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// SQL `LIKE` with `\` escapes, for the patterns built here.
+    fn like(text: &str, pattern: &str) -> bool {
+        fn go(t: &[u8], p: &[u8]) -> bool {
+            match p {
+                [] => t.is_empty(),
+                [b'%', rest @ ..] => (0..=t.len()).any(|i| go(&t[i..], rest)),
+                [b'_', rest @ ..] => !t.is_empty() && go(&t[1..], rest),
+                [b'\\', c, rest @ ..] | [c, rest @ ..] => t.first() == Some(c) && go(&t[1..], rest),
+            }
+        }
+        go(text.as_bytes(), pattern.as_bytes())
+    }
+
+    #[test]
+    fn one_servers_patterns_match_its_own_names_and_not_a_longer_servers() {
+        let version = schema_version();
+        let a = TemplateNames::new("pfx", "a", &version);
+        let ab = TemplateNames::new("pfx", "a_b", &version);
+        let older = TemplateNames::new("pfx", "a", "0123456789ab");
+        assert!(like(&a.database, &a.like));
+        assert!(
+            like(&older.database, &a.like),
+            "another version of a's template"
+        );
+        assert!(!like(&ab.database, &a.like), "a-b's template is not a's");
+        assert!(!like(&a.database, &ab.like));
+        let spare = format!("{}{}", a.spare_base, "0".repeat(SPARE_LEN));
+        let spare_ab = format!("{}{}", ab.spare_base, "0".repeat(SPARE_LEN));
+        assert!(like(&spare, &a.spare_like));
+        assert!(!like(&spare_ab, &a.spare_like));
+    }
+
+    const SPARE_LEN: usize = crate::provisioner::spares::SPARE_SUFFIX_LEN;
 }
