@@ -63,6 +63,11 @@ if [ "${1:-}" = --scale ]; then
   as_pg "$BINDIR/initdb" -D "$SCALE_DIR/data" -U postgres --auth=trust -E UTF8 --no-instructions >/dev/null
   printf "\nlisten_addresses = '127.0.0.1'\nport = %s\nunix_socket_directories = '%s'\n" \
     "$port" "$SCALE_DIR" | as_pg tee -a "$SCALE_DIR/data/postgresql.conf" >/dev/null
+  # TLS as Debian's own cluster has it, so connections cost what they cost there.
+  if as_pg test -r /etc/ssl/private/ssl-cert-snakeoil.key; then
+    printf "ssl = on\nssl_cert_file = '/etc/ssl/certs/ssl-cert-snakeoil.pem'\nssl_key_file = '/etc/ssl/private/ssl-cert-snakeoil.key'\n" \
+      | as_pg tee -a "$SCALE_DIR/data/postgresql.conf" >/dev/null
+  fi
   as_pg "$BINDIR/pg_ctl" -D "$SCALE_DIR/data" -l "$SCALE_DIR/server.log" -w start >/dev/null
   PG_SUPERUSER_URL="postgres://postgres@127.0.0.1:$port/postgres" SCALE_THROWAWAY_CLUSTER=1 \
     python3 -B scripts/bench/scale.py

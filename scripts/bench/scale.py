@@ -103,7 +103,7 @@ def migrate(rig, binary):
     wall = time.perf_counter() - t0
     lines = out.stdout.strip().splitlines()
     summary_line = lines[-1] if lines else out.stderr.strip()[-300:]
-    m = re.match(r"(\d+) tenants: (\d+) migrated .* (\d+) failed", summary_line)
+    m = re.match(r"(\d+) tenants\b[^:]*: (\d+) migrated .* (\d+) failed", summary_line)
     if not m:
         raise RuntimeError(f"tenants migrate: {summary_line}")
     return {"wall": wall, "tenants": int(m[1]), "migrated": int(m[2]), "failed": int(m[3]),
@@ -341,6 +341,11 @@ def main():
         # Saved before the cleanup, which can take long and be interrupted.
         with open(os.path.join(OUT_DIR, "scale.json"), "w") as f:
             json.dump(saved, f, indent=1)
+    except BaseException:
+        # What was measured before the failure, so a long run is not all lost.
+        with open(os.path.join(OUT_DIR, "scale.partial.json"), "w") as f:
+            json.dump(rig.results, f, indent=1)
+        raise
     finally:
         rig.stop_all()
         if os.environ.get("SCALE_THROWAWAY_CLUSTER") == "1":
