@@ -6,6 +6,7 @@
 //! refuses to run as root, so as root everything runs as the `postgres` OS user (`runuser`),
 //! which then owns the directory.
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -63,6 +64,19 @@ impl PgServer {
         Self::start_as(Some(password.to_string())).await
     }
 
+    /// As [`start_with_password`](Self::start_with_password), with TLS on (a self-signed
+    /// certificate made by `openssl`): SCRAM over TLS, where clients bind the channel.
+    pub async fn start_with_password_and_tls(password: &str) -> Self {
+        let password = Some(password.to_string());
+        let cluster = tokio::task::spawn_blocking(move || Cluster::init_with(password, true))
+            .await
+            .expect("the PostgreSQL start-up task");
+        Self {
+            cluster,
+            running: true,
+        }
+    }
+
     async fn start_as(password: Option<String>) -> Self {
         let cluster = tokio::task::spawn_blocking(move || Cluster::init(password))
             .await
@@ -114,6 +128,10 @@ impl PgServer {
 
 impl Cluster {
     fn init(password: Option<String>) -> Self {
+        Self::init_with(password, false)
+    }
+
+    fn init_with(password: Option<String>, tls: bool) -> Self {
         let dir = std::env::temp_dir().join(format!("tt-pg-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir).expect("a temporary directory");
         let cluster = Self {
@@ -166,9 +184,44 @@ impl Cluster {
         let path = Path::new(&data).join("postgresql.conf");
         let mut text = std::fs::read_to_string(&path).expect("postgresql.conf");
         text.push_str(&conf);
+        if tls {
+            cluster.make_certificate();
+            text.push_str("ssl = on\n");
+        }
         std::fs::write(&path, text).expect("postgresql.conf written");
         cluster.pg_ctl(&["start"]);
         cluster
+    }
+
+    /// `server.crt` and `server.key` (the server's defaults) in the data directory, the key
+    /// readable by the server's user alone, as PostgreSQL requires.
+    fn make_certificate(&self) {
+        let data = PathBuf::from(self.data());
+        let out = Command::new("openssl")
+            .args([
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+            ])
+            .args(["-subj", "/CN=127.0.0.1", "-keyout"])
+            .arg(data.join("server.key"))
+            .arg("-out")
+            .arg(data.join("server.crt"))
+            .output()
+            .expect("openssl runs");
+        assert!(
+            out.status.success(),
+            "openssl: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let key = data.join("server.key");
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+        if self.as_postgres {
+            let chown = Command::new("chown")
+                .arg("postgres:")
+                .args([&key, &data.join("server.crt")])
+                .status()
+                .expect("chown runs");
+            assert!(chown.success(), "chown of the certificate failed");
+        }
     }
 
     fn data(&self) -> String {

@@ -3,7 +3,7 @@
 //! `sslmode=prefer`, and when the admin URL requires it.
 
 use control_api::jobs::{Fault, FaultKind, Step};
-use platform_harness::{control_plane, pg_admin_url};
+use platform_harness::{PgServer, control_plane, pg_admin_url};
 use serde_json::Value;
 use std::sync::Arc;
 
@@ -58,4 +58,18 @@ async fn the_job_session_in_a_new_database_is_encrypted_when_tls_is_offered_or_r
         assert_eq!(app_name, "control-api", "sslmode {query:?}");
         assert!(ssl, "the job's session is encrypted with sslmode {query:?}");
     }
+}
+
+/// A server with password logins and TLS, as a production one has: the job's session
+/// authenticates with SCRAM over TLS (binding the channel when the server offers it), and
+/// the tenant it provisions is served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenant_is_provisioned_and_served_on_a_server_with_scram_over_tls() {
+    let app = platform_harness::spawn_platform().await;
+    let secret = format!("pw-{}-tls", uuid::Uuid::new_v4().simple());
+    let second = PgServer::start_with_password_and_tls(&secret).await;
+    app.add_server("secure", &second, 10).await;
+    let tenant = app.tenant_on_server("scram", "secure").await;
+    let res = tenant.as_admin().get("/v1/tickets").send().await;
+    assert_eq!(res.status(), 200);
 }
