@@ -12,9 +12,10 @@ ensure_redis
 # docker-compose checks the compose file; promtool checks /metrics and the alert rules;
 # pgbouncer serves the transaction-pooling test, which starts its own (tests skip these,
 # with a note, where they are missing; here they are installed so CI always runs them);
-# pg_dump/pg_restore make and read tenant backups.
+# pg_dump/pg_restore make and read tenant backups; openssl makes the certificate of the
+# TLS test server.
 ensure_tools docker-compose:docker-compose promtool:prometheus pgbouncer:pgbouncer \
-  pg_dump:postgresql-client pg_restore:postgresql-client
+  pg_dump:postgresql-client pg_restore:postgresql-client openssl:openssl
 # The console's browser test: Debian's Chromium driven by playwright-core (pinned in its
 # lockfile; no browser download, which Playwright would otherwise attempt).
 ensure_tools chromium:chromium node:nodejs npm:npm
