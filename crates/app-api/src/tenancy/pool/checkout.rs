@@ -258,9 +258,10 @@ impl Drop for TenantConn {
             // A request of a tenant without connections waits for room, and this pool keeps
             // another connection: close this one for it instead of keeping it idle. (One
             // atomic load on the hot path: the pool is looked at only while a claim waits.)
-            let unmet = server.unmet_claims();
-            if unmet > 0 && BudgetPolicy::shrinks_on_return(unmet, self.pool.conns.status().size) {
-                server.closing_for_claim();
+            let size = || self.pool.conns.status().size;
+            if server.unmet_claims() > 0
+                && server.close_for_claim_if(|unmet| BudgetPolicy::shrinks_on_return(unmet, size()))
+            {
                 drop(managed::Object::take(object));
             } else {
                 drop(object);

@@ -102,6 +102,22 @@ impl ServerBudget {
             .saturating_sub(closing)
     }
 
+    /// Counts a connection closed to make room when claims are unmet and `close(unmet)`
+    /// agrees, in one step under the lock: two connections given back at the same moment
+    /// cannot both see the same unmet claim and both close for it.
+    pub(crate) fn close_for_claim_if(&self, close: impl FnOnce(usize) -> bool) -> bool {
+        let mut claims = self.lock();
+        let unmet = self
+            .claimants
+            .load(Ordering::Relaxed)
+            .saturating_sub(claims.closing);
+        if unmet > 0 && close(unmet) {
+            claims.closing += 1;
+            return true;
+        }
+        false
+    }
+
     /// Counts a connection closed to make room; its permit will serve a claim.
     pub(crate) fn closing_for_claim(&self) {
         self.lock().closing += 1;
